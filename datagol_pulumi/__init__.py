@@ -1,0 +1,49 @@
+"""Pulumi resources that trigger DataGOL extraction runs, and a local DataGOL emulator.
+
+>>> from datagol_pulumi import ExtractionRun
+>>> ExtractionRun("orders", workspace_id=..., extraction_id=..., element_type="COLUMN",
+...               element_id=..., mode="new")
+"""
+
+from ._version import __version__
+from .client import DataGolClient
+from .config import Settings
+from .errors import (
+    ApiError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    DataGolError,
+    NotFoundError,
+    PayloadTooLargeError,
+    RateLimitedError,
+    RunFailedError,
+    ServerError,
+    TransportError,
+    ValidationError,
+)
+from .provider import ExtractionRunProvider
+from .resource import ExtractionRun, ExtractionRunArgs
+from .validation import check_run
+
+__all__ = [
+    "ApiError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "DataGolClient",
+    "DataGolError",
+    "ExtractionRun",
+    "ExtractionRunArgs",
+    "ExtractionRunProvider",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "RateLimitedError",
+    "RunFailedError",
+    "ServerError",
+    "Settings",
+    "TransportError",
+    "ValidationError",
+    "__version__",
+    "check_run",
+]

@@ -1,0 +1,96 @@
+"""The dynamic provider of :class:`~datagol_pulumi.ExtractionRun`: thin, it delegates to runs.
+
+An instance is pickled into the stack state by the Pulumi SDK (by reference to this module, so
+state holds no code). It holds nothing until ``configure`` runs in the provider process, and
+pickles as empty even afterwards: no session, no token, no lock ever reaches the state.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
+
+from .client import DataGolClient
+from .config import Settings
+from .runs import carry_over, new_resource_id, refresh_status, trigger_run, validated
+from .validation import changed_properties, check_run, plain
+
+# Module level, so that it is shared by all providers of a process and never pickled.
+_CLIENT_LOCK = threading.Lock()
+
+
+class ClientProvider(ResourceProvider):
+    """Settings from ``configure`` and a lazily built client; nothing of it is pickled."""
+
+    # Nothing secret is captured (see __getstate__), so the pickled provider may stay readable.
+    serialize_as_secret_always = False
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        pass
+
+    def configure(self, req: ConfigureRequest) -> None:
+        # Raises ConfigurationError for an unusable value, so preview reports it.
+        self._settings = Settings.load(req.config.get)
+        self._client = None
+
+    def client(self) -> DataGolClient:
+        """The process's client, built on first use (not at construction, not at configure)."""
+        with _CLIENT_LOCK:
+            client: DataGolClient | None = getattr(self, "_client", None)
+            if client is None:
+                settings = getattr(self, "_settings", None) or Settings.load(lambda _key: None)
+                client = self._client = DataGolClient(settings)
+            return client
+
+
+class ExtractionRunProvider(ClientProvider):
+    """check/diff/create/update/read/delete for one extraction run."""
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        inputs, failures = check_run({k: v for k, v in news.items() if not k.startswith("__")})
+        return CheckResult(inputs, [CheckFailure(prop, reason) for prop, reason in failures])
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        replace, trigger, setting = changed_properties(olds, news)
+        changed = replace + trigger + setting
+        return DiffResult(
+            changes=bool(changed),
+            replaces=replace,
+            stables=[],
+            delete_before_replace=False,
+        )
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        outs = trigger_run(self.client(), validated(props), run_count=1)
+        return CreateResult(new_resource_id(outs), outs)
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        inputs = validated(news)
+        olds = plain(olds)
+        _, trigger, _ = changed_properties(olds, inputs)
+        if not trigger:
+            return UpdateResult(carry_over(inputs, olds))
+        run_count = int(olds.get("run_count") or 0) + 1
+        return UpdateResult(trigger_run(self.client(), inputs, run_count=run_count))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        outs = {k: v for k, v in plain(props).items() if not k.startswith("__")}
+        return ReadResult(id_, refresh_status(self.client(), outs))
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        # A finished extraction cannot be undone; the run only leaves the stack.
+        return None

@@ -1,0 +1,160 @@
+"""``ExtractionRun``: one DataGOL extraction run declared as a Pulumi resource.
+
+Lifecycle (details in :mod:`datagol_pulumi.runs`): created = triggered; a change of ``mode``,
+``where_clause``, ``rows``, ``extract_only_new`` or ``triggers`` re-triggers it; a change of
+workspace, extraction or element replaces it (a new run); other changes send nothing; delete
+and refresh never trigger (a finished extraction cannot be undone).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+import pulumi
+import pulumi.dynamic
+
+from .client import utc_now
+from .errors import RunFailedError
+from .provider import ExtractionRunProvider
+from .runs import RUN_OUTPUTS
+
+# Runs whose outputs carry an error and were triggered after this instant failed in this very
+# deployment; older errors were reported by an earlier `up` and are only kept in state.
+_PROGRAM_STARTED = utc_now()
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|m|s|ms)")
+_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+
+
+@dataclass
+class ExtractionRunArgs:
+    """The inputs of an :class:`ExtractionRun`; every field is a ``pulumi.Input``."""
+
+    workspace_id: pulumi.Input[str]
+    extraction_id: pulumi.Input[str]
+    element_type: pulumi.Input[str]
+    element_id: pulumi.Input[str]
+    mode: pulumi.Input[str] = "full"
+    where_clause: pulumi.Input[str] | None = None
+    rows: pulumi.Input[Sequence[Mapping[str, Any]]] | None = None
+    extract_only_new: pulumi.Input[bool] | None = None
+    triggers: pulumi.Input[Mapping[str, Any]] | None = None
+    wait_for_completion: pulumi.Input[bool] | None = None
+    poll_interval_seconds: pulumi.Input[float] | None = None
+    timeout_seconds: pulumi.Input[float] | None = None
+    batch_size: pulumi.Input[int] | None = None
+
+
+def parse_duration(text: str | None) -> float | None:
+    """Seconds in a Pulumi ``customTimeouts`` string such as "90s", "10m" or "1h30m"."""
+    if not text:
+        return None
+    parts = _DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text.replace(" ", ""):
+        raise ValueError(
+            f"customTimeouts value {text!r} is not a duration such as '10m' or '1h30m'"
+        )
+    return sum(float(n) * _UNITS[u] for n, u in parts)
+
+
+def timeout_from_options(opts: pulumi.ResourceOptions | None) -> float | None:
+    """The create (else update) custom timeout of ``opts``, in seconds."""
+    timeouts = opts.custom_timeouts if opts else None
+    if timeouts is None:
+        return None
+    return parse_duration(timeouts.create) or parse_duration(timeouts.update)
+
+
+def report_failure(
+    resource: pulumi.Resource, error: pulumi.Output, triggered_at: pulumi.Output
+) -> None:
+    """Fail the deployment when a run triggered by it failed; state already records the run."""
+
+    def check(args: list[Any]) -> None:
+        message, when = args
+        if message and when and str(when) >= _PROGRAM_STARTED:
+            raise RunFailedError(f"{resource._name}: {message}", request_id=None, status=None)
+
+    pulumi.Output.all(error, triggered_at).apply(check)
+
+
+class ExtractionRun(pulumi.dynamic.Resource, module="datagol", name="ExtractionRun"):
+    """Triggers a DataGOL extraction run when created, and again when its run inputs change."""
+
+    workspace_id: pulumi.Output[str]
+    extraction_id: pulumi.Output[str]
+    element_type: pulumi.Output[str]
+    element_id: pulumi.Output[str]
+    mode: pulumi.Output[str]
+    where_clause: pulumi.Output[str | None]
+    extract_only_new: pulumi.Output[bool | None]
+    triggers: pulumi.Output[Mapping[str, Any] | None]
+    wait_for_completion: pulumi.Output[bool | None]
+    poll_interval_seconds: pulumi.Output[float | None]
+    timeout_seconds: pulumi.Output[float | None]
+    batch_size: pulumi.Output[int | None]
+    rows_digest: pulumi.Output[str | None]
+    """sha256 of the rows sent; the rows themselves are never echoed in outputs."""
+    row_count: pulumi.Output[int | None]
+    request_id: pulumi.Output[str | None]
+    """The request id DataGOL returned (the first one, with batches); None if it returned none."""
+    request_ids: pulumi.Output[list[str | None]]
+    status: pulumi.Output[str | None]
+    message: pulumi.Output[str | None]
+    error: pulumi.Output[str | None]
+    """Why the last trigger did not succeed although it may have started a job; else None."""
+    triggered_at: pulumi.Output[str]
+    finished_at: pulumi.Output[str | None]
+    duration_seconds: pulumi.Output[float | None]
+    run_count: pulumi.Output[int]
+    """1 on create, +1 on every re-trigger."""
+    request_digest: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        workspace_id: pulumi.Input[str] | ExtractionRunArgs | None = None,
+        extraction_id: pulumi.Input[str] | None = None,
+        element_type: pulumi.Input[str] | None = None,
+        element_id: pulumi.Input[str] | None = None,
+        mode: pulumi.Input[str] = "full",
+        where_clause: pulumi.Input[str] | None = None,
+        rows: pulumi.Input[Sequence[Mapping[str, Any]]] | None = None,
+        extract_only_new: pulumi.Input[bool] | None = None,
+        triggers: pulumi.Input[Mapping[str, Any]] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        wait_for_completion: pulumi.Input[bool] | None = None,
+        poll_interval_seconds: pulumi.Input[float] | None = None,
+        timeout_seconds: pulumi.Input[float] | None = None,
+        batch_size: pulumi.Input[int] | None = None,
+    ) -> None:
+        if isinstance(workspace_id, ExtractionRunArgs):
+            args = workspace_id
+        else:
+            args = ExtractionRunArgs(
+                workspace_id=workspace_id,
+                extraction_id=extraction_id,
+                element_type=element_type,
+                element_id=element_id,
+                mode=mode,
+                where_clause=where_clause,
+                rows=rows,
+                extract_only_new=extract_only_new,
+                triggers=triggers,
+                wait_for_completion=wait_for_completion,
+                poll_interval_seconds=poll_interval_seconds,
+                timeout_seconds=timeout_seconds,
+                batch_size=batch_size,
+            )
+        if args.timeout_seconds is None:
+            args.timeout_seconds = timeout_from_options(opts)
+        # Not dataclasses.asdict: it deep-copies, and Outputs and large rows must pass as they are.
+        props: dict[str, Any] = {f.name: getattr(args, f.name) for f in fields(args)}
+        # Declared outputs must be present (as None) to become attributes of the resource.
+        props.update(dict.fromkeys(RUN_OUTPUTS))
+        super().__init__(ExtractionRunProvider(), resource_name, props, opts)
+        report_failure(self, self.error, self.triggered_at)
+

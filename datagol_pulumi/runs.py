@@ -1,0 +1,214 @@
+"""One extraction run's lifecycle, shared by ExtractionRun and ExtractionRunGroup providers.
+
+Lifecycle rules, stated once:
+
+* create triggers the run; an update re-triggers it only when ``mode``, ``where_clause``,
+  ``rows``, ``extract_only_new`` or ``triggers`` changed (other updates send nothing);
+  a change of workspace, extraction or element replaces it; delete and refresh never trigger.
+* A request that may have started a job is never sent again on its own. Once any request of a
+  run may have reached the service, the outcome is *recorded* (in the outputs, so in state) with
+  an ``error`` instead of being raised: the resource then reports the error and fails the
+  ``pulumi up``, while the next ``up`` does not resend. Changing ``triggers`` resends on purpose.
+* An error before anything could have started is raised: state is untouched and the next
+  ``pulumi up`` simply tries again.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from .client import DataGolClient, RunStatus, utc_now
+from .errors import ApiError, DataGolError, TransportError, ValidationError
+from .payload import RequestDigest, rows_digest, trigger_requests
+from .validation import RUN_PROPERTIES, check_run
+
+DEFAULT_POLL_INTERVAL_SECONDS = 5.0
+DEFAULT_TIMEOUT_SECONDS = 3600.0
+
+#: Outputs a run adds to the echo of its inputs (``rows`` excepted).
+RUN_OUTPUTS = (
+    "rows_digest",
+    "row_count",
+    "request_id",
+    "request_ids",
+    "status",
+    "message",
+    "error",
+    "triggered_at",
+    "finished_at",
+    "duration_seconds",
+    "run_count",
+    "request_digest",
+)
+
+_RESEND_HINT = (
+    " The run is recorded in the stack, so the next `pulumi up` does not send it again; "
+    "change this run's `triggers` to send it again on purpose."
+)
+
+
+def validated(inputs: Mapping[str, Any], subject: str = "") -> dict[str, Any]:
+    """Normalised run inputs, or :class:`ValidationError` naming each bad property."""
+    clean = {k: v for k, v in inputs.items() if not k.startswith("__")}
+    normalised, failures = check_run(clean)
+    if failures:
+        raise ValidationError(failures, subject)
+    return normalised
+
+
+def _echo(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    outs = {prop: inputs.get(prop) for prop in RUN_PROPERTIES if prop != "rows"}
+    rows = inputs.get("rows")
+    outs["rows_digest"] = rows_digest(rows)
+    outs["row_count"] = len(rows) if isinstance(rows, list) else None
+    return outs
+
+
+def carry_over(inputs: Mapping[str, Any], old_outputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Outputs for an update that sends nothing: new inputs, previous run results."""
+    outs = {k: old_outputs.get(k) for k in RUN_OUTPUTS}
+    outs.update(_echo(inputs))
+    return outs
+
+
+def trigger_run(
+    client: DataGolClient,
+    inputs: Mapping[str, Any],
+    *,
+    run_count: int,
+    timeout_override: float | None = None,
+) -> dict[str, Any]:
+    """Send one run (all its batches), wait if asked, and return its outputs.
+
+    Raises only when nothing can have started; see the module docstring.
+    """
+    target = (
+        f"workspace {inputs['workspace_id']}, extraction {inputs['extraction_id']}, "
+        f"element {inputs['element_type']} {inputs['element_id']}"
+    )
+    outs = _echo(inputs)
+    digest = RequestDigest()
+    request_ids: list[str | None] = []
+    status: str | None = None
+    message: str | None = None
+    error: str | None = None
+    started = time.monotonic()
+    triggered_at = utc_now()
+    rows = inputs.get("rows") or []
+    batches = -(-len(rows) // inputs["batch_size"]) if inputs.get("batch_size") else 0
+    for index, request in enumerate(trigger_requests(inputs)):
+        try:
+            result = client.trigger(request, target=target)
+        except DataGolError as exc:
+            started_something = bool(request_ids) or getattr(exc, "may_have_started", False)
+            if not started_something:
+                raise
+            digest.add(request)
+            error = str(exc)
+            if batches:
+                error = (
+                    f"batch {index + 1} of {batches} failed after {index} accepted "
+                    f"batch(es) ({', '.join(map(str, request_ids)) or 'no request ids'}); the "
+                    f"remaining batches were not sent: {exc}"
+                )
+            status = "PARTIAL" if request_ids else "UNKNOWN"
+            if getattr(exc, "may_have_started", False):
+                request_ids.append(None)
+            error += _RESEND_HINT
+            break
+        digest.add(request)
+        request_ids.append(result.request_id)
+        status = result.status or "TRIGGERED"
+        message = result.message
+
+    finished_at: str | None = None
+    duration: float | None = None
+    if error is None and inputs.get("wait_for_completion"):
+        final, error = _wait(client, inputs, request_ids, timeout_override)
+        if final is not None:
+            status, message = final.status or status, final.message or message
+            if final.final:
+                finished_at = utc_now()
+                duration = round(time.monotonic() - started, 3)
+        if error is not None:
+            error += _RESEND_HINT
+
+    outs.update(
+        request_id=request_ids[0] if request_ids else None,
+        request_ids=request_ids,
+        status=status,
+        message=message,
+        error=error,
+        triggered_at=triggered_at,
+        finished_at=finished_at,
+        duration_seconds=duration,
+        run_count=run_count,
+        request_digest=digest.hexdigest(),
+    )
+    return outs
+
+
+def _wait(
+    client: DataGolClient,
+    inputs: Mapping[str, Any],
+    request_ids: list[str | None],
+    timeout_override: float | None,
+) -> tuple[RunStatus | None, str | None]:
+    """Wait for every request of the run; returns (last status, error text or None)."""
+    if not request_ids or any(rid is None for rid in request_ids):
+        return None, (
+            "DataGOL's answer carried no request id, so completion cannot be awaited; the run was "
+            "triggered. Set wait_for_completion to false for this service."
+        )
+    poll_interval = inputs.get("poll_interval_seconds") or DEFAULT_POLL_INTERVAL_SECONDS
+    timeout = inputs.get("timeout_seconds") or timeout_override or DEFAULT_TIMEOUT_SECONDS
+    deadline = time.monotonic() + timeout
+    last: RunStatus | None = None
+    for request_id in request_ids:
+        assert request_id is not None
+        try:
+            last, timed_out = client.wait_for_run(
+                request_id,
+                poll_interval=poll_interval,
+                timeout=max(0.0, deadline - time.monotonic()),
+            )
+        except (ApiError, TransportError) as exc:
+            return last, f"Run {request_id} was triggered, but its status could not be read: {exc}"
+        if timed_out:
+            return last, (
+                f"Run {request_id} did not finish within {timeout:g} s (last status "
+                f"{last.status or 'unknown'}). It may still be running; raise timeout_seconds "
+                "to wait longer, or `pulumi refresh` later to read its status."
+            )
+        if last.outcome == "failed":
+            detail = f": {last.message}" if last.message else ""
+            return last, f"Run {request_id} finished with status {last.status}{detail}."
+    return last, None
+
+
+def refresh_status(client: DataGolClient, outputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Outputs with the status read from Poll Status (never triggers, never waits)."""
+    outs = dict(outputs)
+    request_id = outs.get("request_id")
+    if not request_id or outs.get("status") in (None, "UNKNOWN"):
+        return outs
+    try:
+        status = client.poll_status(str(request_id))
+    except ApiError as exc:
+        if exc.status == 404:  # request logs expire; what state says is all there is
+            return outs
+        raise
+    if status.status:
+        outs["status"] = status.status
+        outs["message"] = status.message or outs.get("message")
+    if status.outcome == "succeeded":
+        outs["error"] = None  # e.g. a run that timed out while waiting has since finished
+    return outs
+
+
+def new_resource_id(outputs: Mapping[str, Any]) -> str:
+    """The run's request id, or a generated one when the service returned none."""
+    return str(outputs.get("request_id") or f"run-{uuid.uuid4().hex}")

@@ -1,0 +1,288 @@
+"""The one place where run inputs are checked and normalised.
+
+Used by the provider's ``check`` (so ``pulumi preview`` reports bad input before any request),
+by the stack YAML loader in ``__main__.py``, by :class:`ExtractionRunGroup` and by the tests.
+Nothing here raises on bad input: every problem becomes a ``(property, reason)`` failure.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi.runtime import rpc
+
+#: Inputs whose change targets another element or extraction: the run is replaced.
+REPLACE_PROPERTIES = ("workspace_id", "extraction_id", "element_type", "element_id")
+#: Inputs whose change re-triggers the run (an update that sends a request).
+TRIGGER_PROPERTIES = ("mode", "where_clause", "rows", "extract_only_new", "triggers")
+#: Inputs that only change how a run is sent or awaited: an update without a request.
+SETTING_PROPERTIES = (
+    "wait_for_completion",
+    "poll_interval_seconds",
+    "timeout_seconds",
+    "batch_size",
+)
+RUN_PROPERTIES = REPLACE_PROPERTIES + TRIGGER_PROPERTIES + SETTING_PROPERTIES
+
+MODES = ("full", "filter", "selected", "new")
+ELEMENT_TYPES = ("COLUMN", "FILE", "FOLDER")
+#: Deeper rows are refused: they are almost certainly a mistake, and json would overflow
+#: Python's stack on them long before the service could make sense of them.
+MAX_ROW_DEPTH = 32
+#: A single request body above this needs ``batch_size``; services cap bodies well below it.
+MAX_UNBATCHED_BODY_BYTES = 16 * 1024 * 1024
+
+Failure = tuple[str, str]
+
+_VALID_KEYS = ", ".join(RUN_PROPERTIES)
+
+
+def is_unknown(value: Any) -> bool:
+    """True when ``value`` is, or contains, a value Pulumi does not know yet (preview)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if item == rpc.UNKNOWN:
+                return True
+        elif isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return False
+
+
+def plain(value: Any) -> Any:
+    """``value`` with Pulumi's RPC secret wrappers removed, at any depth.
+
+    Providers that do not accept secrets get plain values from the engine; this keeps the
+    provider correct when driven directly (tests, other engines) with wrapped values.
+    """
+    if rpc.is_rpc_secret(value):
+        return plain(rpc.unwrap_rpc_secret(value))
+    if isinstance(value, Mapping):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    # Iterative so that hostile nesting cannot exhaust the interpreter's stack.
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, Mapping):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return False
+
+
+def _type_name(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _check_id(inputs: Mapping[str, Any], prop: str, out: dict, failures: list[Failure]) -> None:
+    value = inputs.get(prop)
+    if value is None or value == "":
+        failures.append((prop, f"{prop} is required"))
+    elif isinstance(value, bool) or not isinstance(value, (str, int)):
+        failures.append((prop, f"{prop} must be a string, got {_type_name(value)}"))
+    else:
+        out[prop] = str(value)
+
+
+def _check_number(
+    inputs: Mapping[str, Any], prop: str, out: dict, failures: list[Failure], *, integer: bool
+) -> None:
+    value = inputs.get(prop)
+    if value is None or is_unknown(value):
+        return
+    kind = "a whole number" if integer else "a number"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        failures.append((prop, f"{prop} must be {kind} greater than 0, got {_type_name(value)}"))
+    elif integer and (isinstance(value, float) and not value.is_integer()):
+        failures.append((prop, f"{prop} must be {kind} greater than 0, got {value}"))
+    elif not math.isfinite(value) or value <= 0:
+        failures.append((prop, f"{prop} must be {kind} greater than 0, got {value}"))
+    else:
+        out[prop] = int(value) if integer else value
+
+
+def _check_bool(inputs: Mapping[str, Any], prop: str, out: dict, failures: list[Failure]) -> None:
+    value = inputs.get(prop)
+    if value is None or is_unknown(value):
+        return
+    if not isinstance(value, bool):
+        failures.append((prop, f"{prop} must be true or false, got {_type_name(value)}"))
+
+
+def _check_rows(rows: Any, failures: list[Failure]) -> None:
+    if not isinstance(rows, list) or not rows:
+        got = "an empty list" if rows == [] else _type_name(rows)
+        failures.append(
+            ("rows", f"mode 'selected' needs rows: a non-empty list of objects, got {got}")
+        )
+        return
+    for index, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            failures.append(("rows", f"rows[{index}] must be a JSON object, got {_type_name(row)}"))
+            return
+    if _depth_exceeds(rows, MAX_ROW_DEPTH + 1):
+        failures.append(
+            ("rows", f"rows are nested deeper than {MAX_ROW_DEPTH} levels; flatten them")
+        )
+
+
+def check_run(inputs: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]:
+    """Validate and normalise one run's inputs.
+
+    Returns the normalised inputs (element type upper-cased, mode lower-cased and defaulted,
+    numeric ids as strings) and the failures, each naming its property. Values still unknown
+    during preview are passed through unchecked.
+    """
+    inputs = plain(dict(inputs))
+    out: dict[str, Any] = dict(inputs)
+    failures: list[Failure] = []
+
+    for key in inputs:
+        if key not in RUN_PROPERTIES and not key.startswith("__"):
+            failures.append((key, f"unknown property {key!r}; valid properties: {_VALID_KEYS}"))
+
+    for prop in REPLACE_PROPERTIES:
+        if not is_unknown(inputs.get(prop)):
+            _check_id(inputs, prop, out, failures)
+
+    workspace_id = out.get("workspace_id")
+    if isinstance(workspace_id, str) and not is_unknown(workspace_id):
+        try:
+            uuid.UUID(workspace_id)
+        except ValueError:
+            failures.append(("workspace_id", f"workspace_id must be a UUID, got {workspace_id!r}"))
+
+    element_type = out.get("element_type")
+    if isinstance(element_type, str) and not is_unknown(element_type):
+        if element_type.upper() in ELEMENT_TYPES:
+            out["element_type"] = element_type.upper()
+        else:
+            failures.append(
+                (
+                    "element_type",
+                    f"element_type must be one of {', '.join(ELEMENT_TYPES)}, got {element_type!r}",
+                )
+            )
+
+    mode = inputs.get("mode")
+    if mode is None:
+        mode = out["mode"] = "full"
+    if is_unknown(mode):
+        mode = None  # nothing below can be checked against an unknown mode
+    elif not isinstance(mode, str) or mode.lower() not in MODES:
+        failures.append(("mode", f"mode must be one of {', '.join(MODES)}, got {mode!r}"))
+        mode = None
+    else:
+        mode = out["mode"] = mode.lower()
+
+    where_clause = inputs.get("where_clause")
+    if where_clause is not None and not is_unknown(where_clause):
+        if not isinstance(where_clause, str):
+            failures.append(
+                ("where_clause", f"where_clause must be a string, got {_type_name(where_clause)}")
+            )
+        elif mode in ("full", "selected"):
+            failures.append(
+                (
+                    "where_clause",
+                    f"where_clause is not used with mode {mode!r}; use mode 'filter' or 'new', "
+                    "or remove where_clause",
+                )
+            )
+    if mode == "filter" and (where_clause is None or where_clause == ""):
+        failures.append(
+            ("where_clause", "mode 'filter' needs a where_clause, e.g. \"status = 'open'\"")
+        )
+
+    rows = inputs.get("rows")
+    if mode == "selected":
+        if not is_unknown(rows):
+            _check_rows(rows, failures)
+    elif rows is not None and mode is not None:
+        failures.append(
+            ("rows", f"rows are only sent with mode 'selected', not {mode!r}; remove rows")
+        )
+
+    _check_bool(inputs, "extract_only_new", out, failures)
+    if mode == "new" and inputs.get("extract_only_new") is False:
+        failures.append(
+            (
+                "extract_only_new",
+                "mode 'new' always extracts only new records; remove extract_only_new: false",
+            )
+        )
+
+    triggers = inputs.get("triggers")
+    if triggers is not None and not is_unknown(triggers) and not isinstance(triggers, Mapping):
+        failures.append(
+            ("triggers", f"triggers must be a map of values, got {_type_name(triggers)}")
+        )
+
+    _check_bool(inputs, "wait_for_completion", out, failures)
+    _check_number(inputs, "poll_interval_seconds", out, failures, integer=False)
+    _check_number(inputs, "timeout_seconds", out, failures, integer=False)
+    _check_number(inputs, "batch_size", out, failures, integer=True)
+    if inputs.get("batch_size") is not None and mode not in ("selected", None):
+        failures.append(("batch_size", f"batch_size only applies to mode 'selected', not {mode!r}"))
+
+    if (
+        mode == "selected"
+        and not any(p == "rows" for p, _ in failures)
+        and not is_unknown(rows)
+        and inputs.get("batch_size") is None
+        and len(json.dumps(rows, separators=(",", ":"))) > MAX_UNBATCHED_BODY_BYTES
+    ):
+        failures.append(
+            (
+                "batch_size",
+                f"rows exceed {MAX_UNBATCHED_BODY_BYTES // (1024 * 1024)} MiB in one request; "
+                "set batch_size to send them in batches",
+            )
+        )
+    return out, failures
+
+
+def changed_properties(
+    old_outputs: Mapping[str, Any], new_inputs: Mapping[str, Any]
+) -> tuple[list[str], list[str], list[str]]:
+    """Which declared inputs changed: (replace, re-trigger, update-only) property names.
+
+    The engine hands ``diff`` the previous *outputs*; they echo every input but ``rows``, whose
+    digest stands in for them. Unknown new values count as changed. ``__provider`` is never
+    compared: a new SDK or package version must not re-trigger anything.
+    """
+    from .payload import rows_digest  # payload imports nothing from here; keep it that way
+
+    new_inputs = plain(dict(new_inputs))
+    old_outputs = plain(dict(old_outputs))
+    changed: dict[str, list[str]] = {"replace": [], "trigger": [], "setting": []}
+    for group, props in (
+        ("replace", REPLACE_PROPERTIES),
+        ("trigger", TRIGGER_PROPERTIES),
+        ("setting", SETTING_PROPERTIES),
+    ):
+        for prop in props:
+            new = new_inputs.get(prop)
+            if is_unknown(new):
+                changed[group].append(prop)
+            elif prop == "rows":
+                if rows_digest(new) != old_outputs.get("rows_digest"):
+                    changed[group].append(prop)
+            elif new != old_outputs.get(prop):
+                changed[group].append(prop)
+    return changed["replace"], changed["trigger"], changed["setting"]

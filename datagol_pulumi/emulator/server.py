@@ -17,6 +17,7 @@ import copy
 import hashlib
 import ipaddress
 import json
+import selectors
 import socket
 import socketserver
 import sys
@@ -324,7 +325,31 @@ class _Server(ThreadingHTTPServer):
         self.emulator = emulator
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+        # serve_forever() notices shutdown() only every poll_interval; a wake-up socket makes
+        # stop() immediate, which matters for a function-scoped fixture in hundreds of tests.
+        self._wake_reader, self._wake_writer = socket.socketpair()
         super().__init__(address, _Handler)
+
+    def serve_until_stopped(self) -> None:
+        with selectors.DefaultSelector() as selector:
+            selector.register(self, selectors.EVENT_READ)
+            selector.register(self._wake_reader, selectors.EVENT_READ)
+            while True:
+                for key, _ in selector.select():
+                    if key.fileobj is self._wake_reader:
+                        return
+                    self._handle_request_noblock()
+
+    def stop_serving(self) -> None:
+        try:
+            self._wake_writer.send(b"x")
+        except OSError:
+            pass
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._wake_reader.close()
+        self._wake_writer.close()
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind calls socket.getfqdn(), a reverse DNS lookup that can stall for
@@ -851,8 +876,7 @@ class Emulator:
         # Keep the port for a restart so clients configured with .url keep working.
         self._port = self._server.server_address[1]
         self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
+            target=self._server.serve_until_stopped,
             name=f"datagol-emulator-{self._port}",
             daemon=True,
         )
@@ -864,12 +888,12 @@ class Emulator:
         server, self._server = self._server, None
         if server is None:
             return
-        server.shutdown()
-        server.server_close()
-        server.close_connections()
+        server.stop_serving()
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        server.server_close()
+        server.close_connections()
 
     def __enter__(self) -> Emulator:
         return self.start()

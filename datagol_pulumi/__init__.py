@@ -22,7 +22,8 @@ from .errors import (
     TransportError,
     ValidationError,
 )
-from .provider import ExtractionRunProvider
+from .group import ExtractionRunGroup
+from .provider import ExtractionRunGroupProvider, ExtractionRunProvider
 from .resource import ExtractionRun, ExtractionRunArgs
 from .validation import check_run
 
@@ -35,6 +36,8 @@ __all__ = [
     "DataGolError",
     "ExtractionRun",
     "ExtractionRunArgs",
+    "ExtractionRunGroup",
+    "ExtractionRunGroupProvider",
     "ExtractionRunProvider",
     "NotFoundError",
     "PayloadTooLargeError",

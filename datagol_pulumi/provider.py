@@ -8,6 +8,7 @@ pickles as empty even afterwards: no session, no token, no lock ever reaches the
 from __future__ import annotations
 
 import threading
+import uuid
 from typing import Any
 
 from pulumi.dynamic import (
@@ -23,8 +24,17 @@ from pulumi.dynamic import (
 
 from .client import DataGolClient
 from .config import Settings
-from .runs import carry_over, new_resource_id, refresh_status, trigger_run, validated
-from .validation import changed_properties, check_run, plain
+from .errors import ValidationError
+from .runs import (
+    NOT_SENT,
+    carry_over,
+    new_resource_id,
+    reconcile_group,
+    refresh_status,
+    trigger_run,
+    validated,
+)
+from .validation import changed_properties, check_group, check_run, is_unknown, plain
 
 # Module level, so that it is shared by all providers of a process and never pickled.
 _CLIENT_LOCK = threading.Lock()
@@ -93,4 +103,68 @@ class ExtractionRunProvider(ClientProvider):
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         # A finished extraction cannot be undone; the run only leaves the stack.
+        return None
+
+
+class ExtractionRunGroupProvider(ClientProvider):
+    """Many runs in one resource, triggered and awaited concurrently inside one operation.
+
+    The engine runs every dynamic resource through one provider process with four gRPC worker
+    threads, so thirty-two waiting ExtractionRuns queue behind each other; a group does not.
+    """
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        inputs, failures = check_group({k: v for k, v in news.items() if not k.startswith("__")})
+        return CheckResult(inputs, [CheckFailure(prop, reason) for prop, reason in failures])
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        olds, news = plain(olds), plain(news)
+        runs, previous = news.get("runs"), olds.get("results") or {}
+        if is_unknown(runs) or not isinstance(runs, dict):
+            return DiffResult(changes=True, replaces=[], stables=[], delete_before_replace=False)
+        changed = set(runs) ^ set(previous)
+        for key in set(runs) & set(previous):
+            if any(changed_properties(previous[key], runs[key])):
+                changed.add(key)
+            elif previous[key].get("status") == NOT_SENT:
+                changed.add(key)
+        if news.get("max_concurrency") != olds.get("max_concurrency"):
+            changed.add("max_concurrency")
+        return DiffResult(
+            changes=bool(changed), replaces=[], stables=[], delete_before_replace=False
+        )
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        outs = self._reconcile(props, {})
+        return CreateResult(f"group-{uuid.uuid4().hex}", outs)
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(self._reconcile(news, plain(olds).get("results") or {}))
+
+    def _reconcile(self, props: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:
+        inputs, failures = check_group({k: v for k, v in props.items() if not k.startswith("__")})
+        if failures:
+            raise ValidationError(failures)
+        results = reconcile_group(
+            self.client(), inputs["runs"], previous, max_concurrency=inputs["max_concurrency"]
+        )
+        return {
+            "results": results,
+            "max_concurrency": inputs["max_concurrency"],
+            "triggered_keys": sorted(
+                k
+                for k, r in results.items()
+                if r.get("triggered_at") != (previous.get(k) or {}).get("triggered_at")
+            ),
+        }
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        outs = {k: v for k, v in plain(props).items() if not k.startswith("__")}
+        client = self.client()
+        outs["results"] = {
+            k: refresh_status(client, r) for k, r in (outs.get("results") or {}).items()
+        }
+        return ReadResult(id_, outs)
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
         return None

@@ -67,15 +67,21 @@ def timeout_from_options(opts: pulumi.ResourceOptions | None) -> float | None:
     return parse_duration(timeouts.create) or parse_duration(timeouts.update)
 
 
-def report_failure(
-    resource: pulumi.Resource, error: pulumi.Output, triggered_at: pulumi.Output
-) -> None:
-    """Fail the deployment when a run triggered by it failed; state already records the run."""
+def failed_in_this_deployment(outputs: Mapping[str, Any]) -> bool:
+    """True when a run's outputs carry an error from a trigger sent by this deployment."""
+    triggered_at = outputs.get("triggered_at")
+    return (
+        bool(outputs.get("error")) and bool(triggered_at) and str(triggered_at) >= _PROGRAM_STARTED
+    )
+
+
+def report_failure(resource_name: str, error: pulumi.Output, triggered_at: pulumi.Output) -> None:
+    """Fail the deployment when a run it triggered failed; state already records the run."""
 
     def check(args: list[Any]) -> None:
-        message, when = args
-        if message and when and str(when) >= _PROGRAM_STARTED:
-            raise RunFailedError(f"{resource._name}: {message}", request_id=None, status=None)
+        outputs = {"error": args[0], "triggered_at": args[1]}
+        if failed_in_this_deployment(outputs):
+            raise RunFailedError(f"{resource_name}: {args[0]}", request_id=None, status=None)
 
     pulumi.Output.all(error, triggered_at).apply(check)
 
@@ -156,5 +162,4 @@ class ExtractionRun(pulumi.dynamic.Resource, module="datagol", name="ExtractionR
         # Declared outputs must be present (as None) to become attributes of the resource.
         props.update(dict.fromkeys(RUN_OUTPUTS))
         super().__init__(ExtractionRunProvider(), resource_name, props, opts)
-        report_failure(self, self.error, self.triggered_at)
-
+        report_failure(resource_name, self.error, self.triggered_at)

@@ -23,7 +23,7 @@ from typing import Any
 from .client import DataGolClient, RunStatus, utc_now
 from .errors import ApiError, DataGolError, TransportError, ValidationError
 from .payload import RequestDigest, rows_digest, trigger_requests
-from .validation import RUN_PROPERTIES, check_run
+from .validation import RUN_PROPERTIES, changed_properties, check_run
 
 DEFAULT_POLL_INTERVAL_SECONDS = 5.0
 DEFAULT_TIMEOUT_SECONDS = 3600.0
@@ -212,3 +212,58 @@ def refresh_status(client: DataGolClient, outputs: Mapping[str, Any]) -> dict[st
 def new_resource_id(outputs: Mapping[str, Any]) -> str:
     """The run's request id, or a generated one when the service returned none."""
     return str(outputs.get("request_id") or f"run-{uuid.uuid4().hex}")
+
+
+#: Status of a group member whose trigger was refused before anything could start; the next
+#: ``pulumi up`` tries it again.
+NOT_SENT = "NOT_SENT"
+
+
+def reconcile_group(
+    client: DataGolClient,
+    runs: Mapping[str, Mapping[str, Any]],
+    previous: Mapping[str, Mapping[str, Any]],
+    *,
+    max_concurrency: int,
+) -> dict[str, dict[str, Any]]:
+    """Outputs per run key: trigger new and changed runs concurrently, carry over the rest.
+
+    One run's failure never hides another's success: a refused trigger is recorded as
+    ``NOT_SENT`` (retried by the next ``up``) instead of failing the whole group, so runs that
+    did start stay in state and are never resent.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    results: dict[str, dict[str, Any]] = {}
+    to_trigger: dict[str, int] = {}
+    for key, inputs in runs.items():
+        old = previous.get(key)
+        if old is None:
+            to_trigger[key] = 1
+            continue
+        replace, trigger, _ = changed_properties(old, inputs)
+        if replace or trigger or old.get("status") == NOT_SENT:
+            to_trigger[key] = int(old.get("run_count") or 0) + 1
+        else:
+            results[key] = carry_over(inputs, old)
+
+    def run_one(key: str) -> dict[str, Any]:
+        try:
+            return trigger_run(client, runs[key], run_count=to_trigger[key])
+        except DataGolError as exc:
+            outs = _echo(runs[key])
+            outs.update({k: None for k in RUN_OUTPUTS if k not in outs})
+            outs.update(
+                status=NOT_SENT,
+                error=f"{exc} Nothing was started; the next `pulumi up` tries this run again.",
+                triggered_at=utc_now(),
+                request_ids=[],
+                run_count=to_trigger[key] - 1,
+            )
+            return outs
+
+    if to_trigger:
+        with ThreadPoolExecutor(max_workers=max(1, min(max_concurrency, len(to_trigger)))) as pool:
+            for key, outs in zip(to_trigger, pool.map(run_one, to_trigger), strict=True):
+                results[key] = outs
+    return {key: results[key] for key in runs}

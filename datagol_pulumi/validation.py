@@ -41,33 +41,46 @@ Failure = tuple[str, str]
 _VALID_KEYS = ", ".join(RUN_PROPERTIES)
 
 
-def is_unknown(value: Any) -> bool:
-    """True when ``value`` is, or contains, a value Pulumi does not know yet (preview)."""
+def _contains(value: Any, predicate: Any) -> bool:
+    # Iterative: hostile nesting must not exhaust the interpreter's stack.
     stack = [value]
     while stack:
         item = stack.pop()
-        if isinstance(item, str):
-            if item == rpc.UNKNOWN:
-                return True
-        elif isinstance(item, Mapping):
+        if predicate(item):
+            return True
+        if isinstance(item, Mapping):
             stack.extend(item.values())
         elif isinstance(item, (list, tuple)):
             stack.extend(item)
     return False
 
 
+def is_unknown(value: Any) -> bool:
+    """True when ``value`` is, or contains, a value Pulumi does not know yet (preview)."""
+    return _contains(value, lambda item: isinstance(item, str) and item == rpc.UNKNOWN)
+
+
 def plain(value: Any) -> Any:
     """``value`` with Pulumi's RPC secret wrappers removed, at any depth.
 
     Providers that do not accept secrets get plain values from the engine; this keeps the
-    provider correct when driven directly (tests, other engines) with wrapped values.
+    provider correct when driven directly (tests, other engines) with wrapped values. Values
+    without wrappers (the usual case, and large row lists) are returned as they are.
     """
+    if not _contains(value, rpc.is_rpc_secret):
+        return value
+    return _unwrap(value)
+
+
+def _unwrap(value: Any, depth: int = 0) -> Any:
+    if depth > 2 * MAX_ROW_DEPTH:
+        return value  # too deep to be valid; check_run refuses it with a message
     if rpc.is_rpc_secret(value):
-        return plain(rpc.unwrap_rpc_secret(value))
+        return _unwrap(rpc.unwrap_rpc_secret(value), depth + 1)
     if isinstance(value, Mapping):
-        return {k: plain(v) for k, v in value.items()}
+        return {k: _unwrap(v, depth + 1) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
+        return [_unwrap(v, depth + 1) for v in value]
     return value
 
 
@@ -286,3 +299,65 @@ def changed_properties(
             elif new != old_outputs.get(prop):
                 changed[group].append(prop)
     return changed["replace"], changed["trigger"], changed["setting"]
+
+
+GROUP_PROPERTIES = (
+    "runs",
+    "max_concurrency",
+    "wait_for_completion",
+    "poll_interval_seconds",
+    "timeout_seconds",
+)
+#: Group-level values that each run inherits unless it sets its own.
+GROUP_RUN_DEFAULTS = ("wait_for_completion", "poll_interval_seconds", "timeout_seconds")
+DEFAULT_MAX_CONCURRENCY = 16
+
+
+def check_group(inputs: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]:
+    """Validate an ExtractionRunGroup: each run as :func:`check_run` does, named by its key.
+
+    Group-level defaults are folded into every run, so each normalised run is complete.
+    """
+    inputs = plain(dict(inputs))
+    out: dict[str, Any] = {}
+    failures: list[Failure] = []
+    for key in inputs:
+        if key not in GROUP_PROPERTIES and not key.startswith("__"):
+            failures.append(
+                (key, f"unknown property {key!r}; valid properties: {', '.join(GROUP_PROPERTIES)}")
+            )
+    defaults_out: dict[str, Any] = {}
+    _check_bool(inputs, "wait_for_completion", defaults_out, failures)
+    _check_number(inputs, "poll_interval_seconds", defaults_out, failures, integer=False)
+    _check_number(inputs, "timeout_seconds", defaults_out, failures, integer=False)
+    for prop in GROUP_RUN_DEFAULTS:
+        if inputs.get(prop) is not None:
+            out[prop] = inputs[prop]
+
+    max_concurrency = inputs.get("max_concurrency")
+    if max_concurrency is None:
+        out["max_concurrency"] = DEFAULT_MAX_CONCURRENCY
+    else:
+        _check_number(inputs, "max_concurrency", out, failures, integer=True)
+
+    runs = inputs.get("runs")
+    if is_unknown(runs):
+        out["runs"] = runs
+        return out, failures
+    if not isinstance(runs, Mapping) or not runs:
+        failures.append(
+            ("runs", f"runs must be a non-empty map of name to run, got {_type_name(runs)}")
+        )
+        return out, failures
+    normalised_runs: dict[str, Any] = {}
+    for key, spec in runs.items():
+        if not isinstance(spec, Mapping):
+            failures.append((f"runs.{key}", f"run {key!r} must be a map of run properties"))
+            continue
+        merged = {p: inputs.get(p) for p in GROUP_RUN_DEFAULTS if inputs.get(p) is not None}
+        merged.update({k: v for k, v in spec.items() if v is not None})
+        normalised, run_failures = check_run(merged)
+        normalised_runs[key] = normalised
+        failures.extend((f"runs.{key}.{prop}", f"run {key!r}: {why}") for prop, why in run_failures)
+    out["runs"] = normalised_runs
+    return out, failures

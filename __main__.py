@@ -1,0 +1,45 @@
+"""The Pulumi program: one ExtractionRun per run declared in the stack's config.
+
+Edit ``stacks/Pulumi.<stack>.yaml`` (key ``datagol-pulumi:runs``), not this file, to declare runs.
+Set ``datagol-pulumi:group: true`` to send them as one ExtractionRunGroup, which triggers and
+waits for many runs concurrently.
+"""
+
+import pulumi
+
+from datagol_pulumi import ExtractionRun, ExtractionRunGroup
+from datagol_pulumi.stack_config import load_runs
+
+#: Outputs exported per run (rows are never exported; their digest is).
+EXPORTED = (
+    "request_id",
+    "request_ids",
+    "status",
+    "message",
+    "error",
+    "triggered_at",
+    "finished_at",
+    "duration_seconds",
+    "run_count",
+    "request_digest",
+    "rows_digest",
+)
+
+config = pulumi.Config()
+runs = load_runs(config.get_object("runs"), config.get_object("defaults"))
+
+if config.get_bool("group"):
+    group = ExtractionRunGroup(
+        "runs",
+        runs=runs,
+        max_concurrency=config.get_int("maxConcurrency"),
+    )
+    pulumi.export("triggered_keys", group.triggered_keys)
+    for name in runs:
+        pulumi.export(
+            name, group.results.apply(lambda r, n=name: {k: r[n].get(k) for k in EXPORTED})
+        )
+else:
+    for name, inputs in runs.items():
+        run = ExtractionRun(name, **inputs)
+        pulumi.export(name, {key: getattr(run, key) for key in EXPORTED})

@@ -1,0 +1,75 @@
+"""``ExtractionRunGroup``: many extraction runs in one resource, triggered and awaited together.
+
+Use it when a stack declares many runs that wait for completion: the Pulumi engine serves
+every dynamic resource of a stack from one provider process with four worker threads, so
+separate waiting ``ExtractionRun``s queue four at a time. A group triggers and waits for up to
+``max_concurrency`` runs at once. Per run it behaves like ``ExtractionRun``: only runs whose
+run inputs changed are re-triggered, and each run's outputs are under its key in ``results``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import fields
+from typing import Any
+
+import pulumi
+import pulumi.dynamic
+
+from .errors import RunFailedError
+from .provider import ExtractionRunGroupProvider
+from .resource import ExtractionRunArgs, failed_in_this_deployment, timeout_from_options
+
+
+def _spec(run: Mapping[str, Any] | ExtractionRunArgs) -> Any:
+    if isinstance(run, ExtractionRunArgs):
+        values = {f.name: getattr(run, f.name) for f in fields(run)}
+        return {k: v for k, v in values.items() if v is not None}
+    return run
+
+
+class ExtractionRunGroup(pulumi.dynamic.Resource, module="datagol", name="ExtractionRunGroup"):
+    """Runs keyed by name; each key behaves like one :class:`ExtractionRun`."""
+
+    results: pulumi.Output[dict[str, dict[str, Any]]]
+    """Per run key, the same outputs an ExtractionRun has (rows never echoed)."""
+    max_concurrency: pulumi.Output[int]
+    triggered_keys: pulumi.Output[list[str]]
+    """The run keys the last create or update sent."""
+
+    def __init__(
+        self,
+        resource_name: str,
+        runs: pulumi.Input[Mapping[str, Mapping[str, Any] | ExtractionRunArgs]],
+        max_concurrency: pulumi.Input[int] | None = None,
+        wait_for_completion: pulumi.Input[bool] | None = None,
+        poll_interval_seconds: pulumi.Input[float] | None = None,
+        timeout_seconds: pulumi.Input[float] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        if isinstance(runs, Mapping):
+            runs = {key: _spec(run) for key, run in runs.items()}
+        props: dict[str, Any] = {
+            "runs": runs,
+            "max_concurrency": max_concurrency,
+            "wait_for_completion": wait_for_completion,
+            "poll_interval_seconds": poll_interval_seconds,
+            "timeout_seconds": timeout_seconds
+            if timeout_seconds is not None
+            else timeout_from_options(opts),
+            "results": None,
+            "triggered_keys": None,
+        }
+        super().__init__(ExtractionRunGroupProvider(), resource_name, props, opts)
+
+        def check(results: Mapping[str, Mapping[str, Any]] | None) -> None:
+            failed = {k: r for k, r in (results or {}).items() if failed_in_this_deployment(r)}
+            if failed:
+                lines = "\n".join(f"  {k}: {r['error']}" for k, r in sorted(failed.items()))
+                raise RunFailedError(
+                    f"{resource_name}: {len(failed)} run(s) failed:\n{lines}",
+                    request_id=None,
+                    status=None,
+                )
+
+        self.results.apply(check)

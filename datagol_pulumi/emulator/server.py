@@ -275,6 +275,9 @@ def _make_fault(
         raise ValueError("method must be a string or None")
     if not isinstance(content_type, str) or not content_type:
         raise ValueError("content_type must be a non-empty string")
+    # Both end up in response headers; a line break would forge extra headers.
+    if any("\r" in str(v) or "\n" in str(v) for v in (content_type, retry_after)):
+        raise ValueError("content_type and retry_after must not contain line breaks")
     delay = _number("delay")(delay)
     if not isinstance(close, bool):
         raise ValueError("close must be a boolean")

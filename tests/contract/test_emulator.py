@@ -501,6 +501,8 @@ def test_invalid_fault_rejected(emulator: Emulator) -> None:
         emulator.add_fault(status=None)  # would do nothing
     with pytest.raises(ValueError):
         emulator.add_fault(count=0)
+    with pytest.raises(ValueError):
+        emulator.add_fault(retry_after="1\r\nX-Forged: yes")
 
 
 def test_delay_fault_causes_read_timeout_after_request_received(emulator: Emulator, post) -> None:

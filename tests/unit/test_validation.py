@@ -8,7 +8,12 @@ from pulumi.runtime import rpc
 from datagol_pulumi.validation import RUN_PROPERTIES, check_group, check_run
 
 WS = "6f1c2f0e-8a3b-4c55-9d7e-0a1b2c3d4e5f"
-BASE = {"workspace_id": WS, "extraction_id": "ext-1", "element_type": "COLUMN", "element_id": "col-9"}
+BASE = {
+    "workspace_id": WS,
+    "extraction_id": "ext-1",
+    "element_type": "COLUMN",
+    "element_id": "col-9",
+}
 
 
 def props(inputs: dict) -> list[str]:
@@ -37,7 +42,9 @@ def test_valid_runs_have_no_failures(extra: dict) -> None:
 
 
 def test_normalises_case_default_mode_and_numeric_ids() -> None:
-    out, failures = check_run({**BASE, "element_type": "folder", "extraction_id": 42, "mode": "NEW"})
+    out, failures = check_run(
+        {**BASE, "element_type": "folder", "extraction_id": 42, "mode": "NEW"}
+    )
     assert failures == []
     assert out["element_type"] == "FOLDER"
     assert out["extraction_id"] == "42"
@@ -70,7 +77,11 @@ def test_missing_ids_are_named(missing: str) -> None:
         ({"triggers": ["v1"]}, "triggers", "must be a map"),
         ({"triggers": "v1"}, "triggers", "must be a map"),
         ({"extract_only_new": "yes"}, "extract_only_new", "true or false"),
-        ({"mode": "new", "extract_only_new": False}, "extract_only_new", "always extracts only new"),
+        (
+            {"mode": "new", "extract_only_new": False},
+            "extract_only_new",
+            "always extracts only new",
+        ),
         ({"wait_for_completion": 1}, "wait_for_completion", "true or false"),
         ({"timeout_seconds": 0}, "timeout_seconds", "greater than 0"),
         ({"poll_interval_seconds": "5s"}, "poll_interval_seconds", "a number"),

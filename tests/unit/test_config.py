@@ -1,0 +1,120 @@
+"""Settings: config keys, environment fallbacks, clear errors, no credential in repr."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from datagol_pulumi import ConfigurationError, ExtractionRunProvider, Settings
+from datagol_pulumi.config import DEFAULT_BASE_URL
+
+
+def load(config: dict, env: dict | None = None) -> Settings:
+    return Settings.load(config.get, env or {})
+
+
+def test_defaults() -> None:
+    s = load({})
+    assert s.base_url == DEFAULT_BASE_URL
+    assert s.token is None
+    assert s.auth_scheme == "bearer"
+    assert (s.request_timeout, s.max_retries) == (60.0, 3)
+
+
+def test_config_wins_over_environment() -> None:
+    env = {"DATAGOL_BASE_URL": "http://127.0.0.1:1", "DATAGOL_TOKEN": "env-token"}
+    assert load({}, env).base_url == "http://127.0.0.1:1"
+    assert load({}, env).token == "env-token"
+    s = load({"datagol:baseUrl": "https://tenant.example/", "datagol:token": "cfg"}, env)
+    assert (s.base_url, s.token) == ("https://tenant.example", "cfg")
+
+
+def test_all_keys_are_read() -> None:
+    s = load(
+        {
+            "datagol:authScheme": "X-Auth-Token",
+            "datagol:requestTimeout": "12.5",
+            "datagol:maxRetries": "0",
+            "datagol:statusField": "state",
+            "datagol:successStatuses": "ok, Done",
+            "datagol:failureStatuses": "boom",
+        }
+    )
+    assert s.auth_scheme == "x-auth-token"
+    assert s.request_timeout == 12.5
+    assert s.max_retries == 0
+    assert s.status_field == "state"
+    assert s.success_statuses == ("OK", "DONE")
+    assert s.failure_statuses == ("BOOM",)
+
+
+@pytest.mark.parametrize(
+    ("config", "text"),
+    [
+        ({"datagol:authScheme": "basic"}, "datagol:authScheme must be one of bearer, x-auth-token"),
+        ({"datagol:requestTimeout": "soon"}, "datagol:requestTimeout must be a number of seconds"),
+        ({"datagol:maxRetries": "1.5"}, "datagol:maxRetries must be a whole number"),
+        ({"datagol:baseUrl": "be.datagol.ai"}, "datagol:baseUrl must be an http(s) URL"),
+        ({"datagol:allowInsecureHttp": "maybe"}, "datagol:allowInsecureHttp must be true or false"),
+        ({"datagol:caBundle": "/nonexistent/ca.pem"}, "datagol:caBundle: no file"),
+        ({"datagol:oauthRefreshToken": "r"}, "datagol:oauthTokenUrl is not"),
+    ],
+)
+def test_bad_values_name_the_key(config: dict, text: str) -> None:
+    with pytest.raises(ConfigurationError, match=None) as info:
+        load(config)
+    assert text in str(info.value)
+
+
+def test_token_is_not_sent_over_plain_http_to_a_remote_host() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        load({"datagol:baseUrl": "http://datagol.internal", "datagol:token": "s3cret"})
+    assert "datagol:allowInsecureHttp" in str(info.value)
+    assert "s3cret" not in str(info.value)
+    # Loopback is fine, and so is an explicit opt-in.
+    load({"datagol:baseUrl": "http://127.0.0.1:8080", "datagol:token": "s3cret"})
+    load({"datagol:baseUrl": "http://localhost:8080", "datagol:token": "s3cret"})
+    load(
+        {
+            "datagol:baseUrl": "http://datagol.internal",
+            "datagol:token": "s3cret",
+            "datagol:allowInsecureHttp": "true",
+        }
+    )
+
+
+def test_repr_hides_credentials() -> None:
+    s = load(
+        {
+            "datagol:token": "tok-123",
+            "datagol:oauthTokenUrl": "https://idp.example/token",
+            "datagol:oauthClientSecret": "cs-456",
+            "datagol:oauthRefreshToken": "rt-789",
+        }
+    )
+    text = repr(s)
+    for secret in ("tok-123", "cs-456", "rt-789"):
+        assert secret not in text
+    assert sorted(s.secrets()) == ["cs-456", "rt-789", "tok-123"]
+
+
+class _Req:
+    def __init__(self, values: dict) -> None:
+        self.config = self
+        self._values = values
+
+    def get(self, key: str):
+        return self._values.get(key)
+
+
+def test_configured_provider_pickles_without_settings() -> None:
+    provider = ExtractionRunProvider()
+    provider.configure(_Req({"datagol:token": "tok-123", "datagol:baseUrl": "http://127.0.0.1:9"}))
+    provider.client()  # builds the session
+    data = pickle.dumps(provider)
+    assert b"tok-123" not in data
+    assert b"Session" not in data
+    clone = pickle.loads(data)
+    assert not hasattr(clone, "_settings")
+    assert provider._settings.token == "tok-123"

@@ -21,7 +21,6 @@ from datagol_pulumi import (
 from datagol_pulumi._version import __version__
 from datagol_pulumi.emulator import Emulator
 from datagol_pulumi.runs import validated
-
 from tests.conftest import TOKEN, WORKSPACE_ID
 
 WS = WORKSPACE_ID

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
+import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -18,6 +19,27 @@ from .errors import ConfigurationError
 DEFAULT_BASE_URL = "https://be.datagol.ai"
 AUTH_SCHEMES = ("bearer", "x-auth-token")
 NAMESPACE = "datagol"
+
+#: Keys whose values are credentials: never passed as provider inputs, so never in state.
+SECRET_KEYS = ("token", "oauthClientId", "oauthClientSecret", "oauthRefreshToken")
+#: Every other key, passed to the provider as inputs of its provider resource.
+PUBLIC_KEYS = (
+    "baseUrl",
+    "authScheme",
+    "requestTimeout",
+    "connectTimeout",
+    "maxRetries",
+    "retryDeadline",
+    "statusField",
+    "successStatuses",
+    "failureStatuses",
+    "caBundle",
+    "allowInsecureHttp",
+    "oauthTokenUrl",
+)
+#: Provider inputs (not user config) naming the stack and which of its keys hold secrets.
+STACK_KEY = f"{NAMESPACE}:stack"
+STACK_SECRETS_KEY = f"{NAMESPACE}:stackSecrets"
 
 # Poll Status values are undocumented; these cover the usual spellings and are settable.
 DEFAULT_SUCCESS_STATUSES = (
@@ -185,6 +207,39 @@ class Settings:
                         "credentials are only sent over https. Use https, or set "
                         f"`pulumi config set {NAMESPACE}:allowInsecureHttp true` if you accept the risk"
                     )
+
+
+def read_stack_config(key: str, stack: str) -> str | None:
+    """One value of the stack's config, decrypted by the Pulumi CLI of this deployment.
+
+    Secrets reach the provider this way, and not as provider inputs, because the engine keeps
+    every provider input in the stack state (where `pulumi stack export --show-secrets` prints
+    it). The provider process inherits the CLI's environment (backend, passphrase).
+    """
+    command = ["pulumi", "config", "get", key, "--stack", stack, "--non-interactive"]
+    try:
+        result = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=120,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ConfigurationError(
+            f"{key} is set in stack {stack}, but `pulumi config get` could not run "
+            f"({type(exc).__name__}); put `pulumi` on PATH, or set the value in the environment "
+            "(DATAGOL_TOKEN and friends) instead"
+        ) from None
+    if result.returncode != 0:
+        detail = " ".join(result.stderr.split())[:300]
+        raise ConfigurationError(
+            f"{key} is set in stack {stack}, but `pulumi config get` failed: {detail}. "
+            "Is PULUMI_CONFIG_PASSPHRASE (or your secrets provider) available to `pulumi up`?"
+        )
+    value = result.stdout.rstrip("\n")
+    return value or None
 
 
 def _check_url(key: str, url: str) -> None:

@@ -18,7 +18,12 @@ import pulumi.dynamic
 
 from .errors import RunFailedError
 from .provider import ExtractionRunGroupProvider
-from .resource import ExtractionRunArgs, failed_in_this_deployment, timeout_from_options
+from .resource import (
+    ExtractionRunArgs,
+    failed_in_this_deployment,
+    timeout_from_options,
+    with_provider,
+)
 
 
 def _spec(run: Mapping[str, Any] | ExtractionRunArgs) -> Any:
@@ -60,7 +65,7 @@ class ExtractionRunGroup(pulumi.dynamic.Resource, module="datagol", name="Extrac
             "results": None,
             "triggered_keys": None,
         }
-        super().__init__(ExtractionRunGroupProvider(), resource_name, props, opts)
+        super().__init__(ExtractionRunGroupProvider(), resource_name, props, with_provider(opts))
 
         def check(results: Mapping[str, Mapping[str, Any]] | None) -> None:
             failed = {k: r for k, r in (results or {}).items() if failed_in_this_deployment(r)}

@@ -23,7 +23,15 @@ from pulumi.dynamic import (
 )
 
 from .client import DataGolClient
-from .config import Settings
+from .config import (
+    NAMESPACE,
+    PUBLIC_KEYS,
+    SECRET_KEYS,
+    STACK_KEY,
+    STACK_SECRETS_KEY,
+    Settings,
+    read_stack_config,
+)
 from .errors import ValidationError
 from .runs import (
     NOT_SENT,
@@ -53,17 +61,35 @@ class ClientProvider(ResourceProvider):
         pass
 
     def configure(self, req: ConfigureRequest) -> None:
-        # Raises ConfigurationError for an unusable value, so preview reports it.
-        self._settings = Settings.load(req.config.get)
+        keys = [f"{NAMESPACE}:{k}" for k in PUBLIC_KEYS + SECRET_KEYS] + [
+            STACK_KEY,
+            STACK_SECRETS_KEY,
+        ]
+        self._inputs = {k: v for k in keys if (v := req.config.get(k)) is not None}
+        # Validates every value given now, so that preview reports a bad one; secrets kept in
+        # the stack config are only read when a request is about to be sent.
+        Settings.load(self._inputs.get)
         self._client = None
+
+    def _settings(self) -> Settings:
+        inputs: dict[str, Any] = getattr(self, "_inputs", {})
+        stack = inputs.get(STACK_KEY)
+        in_stack = set(str(inputs.get(STACK_SECRETS_KEY) or "").split(","))
+
+        def get(key: str) -> Any:
+            value = inputs.get(key)
+            if value is None and stack and key.split(":", 1)[1] in in_stack:
+                value = read_stack_config(key, str(stack))
+            return value
+
+        return Settings.load(get)
 
     def client(self) -> DataGolClient:
         """The process's client, built on first use (not at construction, not at configure)."""
         with _CLIENT_LOCK:
             client: DataGolClient | None = getattr(self, "_client", None)
             if client is None:
-                settings = getattr(self, "_settings", None) or Settings.load(lambda _key: None)
-                client = self._client = DataGolClient(settings)
+                client = self._client = DataGolClient(self._settings())
             return client
 
 

@@ -17,6 +17,7 @@ import pulumi
 import pulumi.dynamic
 
 from .client import utc_now
+from .config import NAMESPACE, PUBLIC_KEYS, SECRET_KEYS, STACK_KEY, STACK_SECRETS_KEY
 from .errors import RunFailedError
 from .provider import ExtractionRunProvider
 from .runs import RUN_OUTPUTS
@@ -24,6 +25,7 @@ from .runs import RUN_OUTPUTS
 # Runs whose outputs carry an error and were triggered after this instant failed in this very
 # deployment; older errors were reported by an earlier `up` and are only kept in state.
 _PROGRAM_STARTED = utc_now()
+_PROVIDER: tuple[Any, pulumi.ProviderResource] | None = None
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|m|s|ms)")
 _UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 
@@ -45,6 +47,43 @@ class ExtractionRunArgs:
     poll_interval_seconds: pulumi.Input[float] | None = None
     timeout_seconds: pulumi.Input[float] | None = None
     batch_size: pulumi.Input[int] | None = None
+
+
+def datagol_provider() -> pulumi.ProviderResource:
+    """The program's one provider resource for DataGOL runs, created on first use.
+
+    An explicit provider instead of Pulumi's default one: the engine stores a default dynamic
+    provider's inputs, which are the *whole* stack config with its secrets, in the state. This
+    one gets the public ``datagol:*`` settings as inputs, and only the *names* of the secret
+    ones; the provider reads those from the stack config when it first sends a request.
+    """
+    global _PROVIDER
+    monitor = pulumi.runtime.settings.get_monitor()
+    if _PROVIDER is None or _PROVIDER[0] is not monitor:  # one per program run (tests run several)
+        config = pulumi.Config(NAMESPACE)
+        props: dict[str, Any] = {}
+        secret: list[str] = []
+        for key in PUBLIC_KEYS + SECRET_KEYS:
+            full = f"{NAMESPACE}:{key}"
+            if pulumi.runtime.config.get_config(full) is None:
+                continue
+            if key in SECRET_KEYS or pulumi.runtime.config.is_config_secret(full):
+                secret.append(key)
+            else:
+                props[full] = config.get(key)
+        props[STACK_KEY] = (
+            f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
+        )
+        props[STACK_SECRETS_KEY] = ",".join(secret)
+        _PROVIDER = (monitor, pulumi.ProviderResource("pulumi-python", "datagol", props))
+    return _PROVIDER[1]
+
+
+def with_provider(opts: pulumi.ResourceOptions | None) -> pulumi.ResourceOptions:
+    """``opts`` with :func:`datagol_provider` unless the caller chose a provider."""
+    if opts is not None and opts.provider is not None:
+        return opts
+    return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(provider=datagol_provider()))
 
 
 def parse_duration(text: str | None) -> float | None:
@@ -161,5 +200,5 @@ class ExtractionRun(pulumi.dynamic.Resource, module="datagol", name="ExtractionR
         props: dict[str, Any] = {f.name: getattr(args, f.name) for f in fields(args)}
         # Declared outputs must be present (as None) to become attributes of the resource.
         props.update(dict.fromkeys(RUN_OUTPUTS))
-        super().__init__(ExtractionRunProvider(), resource_name, props, opts)
+        super().__init__(ExtractionRunProvider(), resource_name, props, with_provider(opts))
         report_failure(resource_name, self.error, self.triggered_at)

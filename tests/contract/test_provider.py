@@ -357,11 +357,10 @@ def test_huge_success_body_is_accepted_without_request_id() -> None:
     thread.start()
     try:
         provider = ExtractionRunProvider()
-        from datagol_pulumi.config import Settings
-
-        provider._settings = Settings(
-            base_url=f"http://127.0.0.1:{server.server_port}", token=TOKEN
-        )
+        provider._inputs = {
+            "datagol:baseUrl": f"http://127.0.0.1:{server.server_port}",
+            "datagol:token": TOKEN,
+        }
         result = provider.create(inputs())
         assert result.outs["request_id"] is None
         assert result.outs["error"] is None

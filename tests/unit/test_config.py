@@ -116,5 +116,5 @@ def test_configured_provider_pickles_without_settings() -> None:
     assert b"tok-123" not in data
     assert b"Session" not in data
     clone = pickle.loads(data)
-    assert not hasattr(clone, "_settings")
-    assert provider._settings.token == "tok-123"
+    assert not hasattr(clone, "_inputs")
+    assert provider.client().settings.token == "tok-123"

@@ -1,0 +1,162 @@
+"""End-to-end fixtures: the real Pulumi CLI, a temporary file backend, the emulator.
+
+Each test gets a copy of this repo's program in a temporary folder with its own backend and
+PULUMI_HOME, a stack whose config points at an emulator on a free port, and helpers that run
+`pulumi` and count what the emulator received. The engine comes from scripts/ensure-pulumi
+(built once per machine, cached); these tests are never skipped: a missing engine fails them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from datagol_pulumi.emulator import Emulator
+from tests.conftest import TOKEN, WORKSPACE_ID
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSPHRASE = "e2e-passphrase"
+RUN_TYPE = "pulumi-python:dynamic/datagol:ExtractionRun"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/e2e/" in str(item.path).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def engine_bin() -> str:
+    """The folder holding `pulumi` and the Python language host (built if missing)."""
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "ensure-pulumi")], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        pytest.fail(f"scripts/ensure-pulumi failed:\n{result.stderr}")
+    return result.stdout.strip().splitlines()[-1]
+
+
+class Stack:
+    """One stack of a copy of the program, driven through the real CLI."""
+
+    def __init__(self, workdir: Path, env: dict[str, str], emulator: Emulator, name: str) -> None:
+        self.workdir = workdir
+        self.env = env
+        self.emulator = emulator
+        self.name = name
+        self.transcript: list[str] = []
+
+    @property
+    def config_file(self) -> Path:
+        return self.workdir / "stacks" / f"Pulumi.{self.name}.yaml"
+
+    def pulumi(
+        self, *args: str, check: bool = True, timeout: float = 300
+    ) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            ["pulumi", *args, "--non-interactive", "--color", "never"],
+            cwd=self.workdir,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        # What the CLI printed (not the command line, which holds what the test typed).
+        self.transcript.append(f"$ pulumi {args[0]}\n{result.stdout}\n{result.stderr}")
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"pulumi {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+            )
+        return result
+
+    def set_runs(self, runs: Any, **project_config: Any) -> None:
+        """Rewrite the runs (and other `datagol-pulumi:` keys), keeping every other config key."""
+        data = yaml.safe_load(self.config_file.read_text()) or {}
+        config = data.setdefault("config", {})
+        config["datagol-pulumi:runs"] = runs
+        for key, value in project_config.items():
+            config[f"datagol-pulumi:{key}"] = value
+        self.config_file.write_text(yaml.safe_dump(data, sort_keys=False))
+
+    def up(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return self.pulumi("up", "--yes", "--skip-preview", *args, check=check)
+
+    def preview(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return self.pulumi("preview", *args, check=check)
+
+    def outputs(self) -> dict[str, Any]:
+        return json.loads(self.pulumi("stack", "output", "--json", "--show-secrets").stdout)
+
+    def export(self) -> dict[str, Any]:
+        return json.loads(self.pulumi("stack", "export", "--show-secrets").stdout)
+
+    def resources(self, typ: str = RUN_TYPE) -> list[dict[str, Any]]:
+        return [r for r in self.export()["deployment"].get("resources", []) if r["type"] == typ]
+
+    def posts(self) -> list[dict[str, Any]]:
+        return self.emulator.requests(method="POST")
+
+    def all_output(self) -> str:
+        return "\n".join(self.transcript)
+
+
+@pytest.fixture
+def make_stack(tmp_path: Path, engine_bin: str, emulator: Emulator) -> Iterator[Any]:
+    """make_stack(runs, name="e2e", program=None, token=TOKEN) -> Stack, initialised and configured."""
+    bin_dirs = [engine_bin, str(Path(sys.executable).parent)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "DATAGOL_"))}
+    env.update(
+        PATH=os.pathsep.join([*bin_dirs, env.get("PATH", "")]),
+        PULUMI_BACKEND_URL=f"file://{tmp_path / 'backend'}",
+        PULUMI_HOME=str(tmp_path / "home"),
+        PULUMI_CONFIG_PASSPHRASE=PASSPHRASE,
+        PULUMI_SKIP_UPDATE_CHECK="true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true",
+        PULUMI_IGNORE_AMBIENT_PLUGINS="true",
+        PULUMI_DISABLE_REGISTRY_RESOLVE="true",
+        PULUMI_DIY_BACKEND_NO_LEGACY_WARNING="true",
+    )
+    (tmp_path / "backend").mkdir()
+
+    def make(
+        runs: Any,
+        name: str = "e2e",
+        program: Path | None = None,
+        token: str | None = TOKEN,
+        **project_config: Any,
+    ) -> Stack:
+        workdir = tmp_path / "project"
+        if not workdir.exists():
+            (workdir / "stacks").mkdir(parents=True)
+            shutil.copy(ROOT / "Pulumi.yaml", workdir / "Pulumi.yaml")
+            shutil.copy(program or ROOT / "__main__.py", workdir / "__main__.py")
+        stack = Stack(workdir, env, emulator, name)
+        stack.pulumi("stack", "init", name)
+        stack.pulumi("config", "set", "datagol:baseUrl", emulator.url)
+        if token is not None:
+            stack.pulumi("config", "set", "--secret", "datagol:token", token)
+        stack.set_runs(runs, defaults={"workspace_id": WORKSPACE_ID}, **project_config)
+        return stack
+
+    yield make
+
+
+def run(name: str, **spec: Any) -> dict[str, Any]:
+    """One run entry of the list form, with the emulator-friendly ids."""
+    return {
+        "name": name,
+        "extraction_id": "ext-1",
+        "element_type": "COLUMN",
+        "element_id": f"el-{name}",
+        **spec,
+    }

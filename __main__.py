@@ -11,19 +11,7 @@ from datagol_pulumi import ExtractionRun, ExtractionRunGroup
 from datagol_pulumi.stack_config import load_runs
 
 #: Outputs exported per run (rows are never exported; their digest is).
-EXPORTED = (
-    "request_id",
-    "request_ids",
-    "status",
-    "message",
-    "error",
-    "triggered_at",
-    "finished_at",
-    "duration_seconds",
-    "run_count",
-    "request_digest",
-    "rows_digest",
-)
+EXPORTED = ("request_id", "status", "run_count", "triggered_at", "finished_at", "error")
 
 config = pulumi.Config()
 runs = load_runs(config.get_object("runs"), config.get_object("defaults"))

@@ -8,13 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pulumi import RunError
+
 
 class DataGolError(Exception):
     """Base class of every error raised by datagol_pulumi."""
 
 
-class ConfigurationError(DataGolError):
-    """Provider settings (``datagol:*`` config or ``DATAGOL_*`` environment) are unusable."""
+class ConfigurationError(DataGolError, RunError):
+    """Settings or stack YAML are unusable (``datagol:*`` config, ``DATAGOL_*`` environment).
+
+    A :class:`pulumi.RunError`, so a program that raises it shows the message, not a traceback.
+    """
 
 
 class ValidationError(DataGolError):
@@ -80,8 +85,12 @@ class ServerError(ApiError):
     may_have_started = True
 
 
-class RunFailedError(DataGolError):
-    """A triggered run reached a failure status, or did not finish in time."""
+class RunFailedError(DataGolError, RunError):
+    """A triggered run reached a failure status, or did not finish in time.
+
+    Raised in the program (a :class:`pulumi.RunError`: the message is shown without a traceback)
+    after the engine recorded the run in state.
+    """
 
     def __init__(self, message: str, *, request_id: str | None, status: str | None) -> None:
         super().__init__(message)

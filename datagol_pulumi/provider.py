@@ -7,8 +7,10 @@ pickles as empty even afterwards: no session, no token, no lock ever reaches the
 
 from __future__ import annotations
 
+import functools
 import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from pulumi.dynamic import (
@@ -32,7 +34,7 @@ from .config import (
     Settings,
     read_stack_config,
 )
-from .errors import ValidationError
+from .errors import DataGolError, ValidationError
 from .runs import (
     NOT_SENT,
     carry_over,
@@ -48,8 +50,27 @@ from .validation import changed_properties, check_group, check_run, is_unknown, 
 _CLIENT_LOCK = threading.Lock()
 
 
+def _without_our_frames(method: Callable[..., Any]) -> Callable[..., Any]:
+    # The SDK's dynamic-provider server shows the user the whole traceback of an exception;
+    # ours carry a complete message, so the frames inside this package are only noise.
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except DataGolError as exc:
+            raise exc.with_traceback(None) from None
+
+    return wrapper
+
+
 class ClientProvider(ResourceProvider):
     """Settings from ``configure`` and a lazily built client; nothing of it is pickled."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in ("configure", "check", "diff", "create", "update", "read", "delete"):
+            if name in cls.__dict__:
+                setattr(cls, name, _without_our_frames(cls.__dict__[name]))
 
     # Nothing secret is captured (see __getstate__), so the pickled provider may stay readable.
     serialize_as_secret_always = False

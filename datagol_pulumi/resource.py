@@ -120,7 +120,9 @@ def report_failure(resource_name: str, error: pulumi.Output, triggered_at: pulum
     def check(args: list[Any]) -> None:
         outputs = {"error": args[0], "triggered_at": args[1]}
         if failed_in_this_deployment(outputs):
-            raise RunFailedError(f"{resource_name}: {args[0]}", request_id=None, status=None)
+            raise RunFailedError(
+                f"ExtractionRun {resource_name!r}: {args[0]}", request_id=None, status=None
+            )
 
     pulumi.Output.all(error, triggered_at).apply(check)
 

@@ -1,0 +1,110 @@
+"""Waiting for completion and run groups through the real CLI."""
+
+from __future__ import annotations
+
+from tests.e2e.conftest import run
+
+WAIT = {"wait_for_completion": True, "poll_interval_seconds": 0.1}
+
+
+def test_waited_run_reports_completion(make_stack) -> None:
+    stack = make_stack([run("a", **WAIT)])
+    stack.emulator.configure(job_seconds=0.5)
+    stack.up()
+    out = stack.outputs()["a"]
+    assert out["status"] == "COMPLETED"
+    assert out["finished_at"] > out["triggered_at"]
+    assert out["error"] is None
+    assert len(stack.posts()) == 1
+
+
+def test_failed_run_fails_up_and_is_not_resent(make_stack) -> None:
+    stack = make_stack([run("a", **WAIT), run("b", extraction_id="ext-bad", **WAIT)])
+    stack.emulator.configure(failing_extractions=["ext-bad"], failure_reason="quota exceeded")
+    result = stack.up(check=False)
+    text = result.stdout + result.stderr
+    assert result.returncode != 0
+    failed_id = next(p["request_id"] for p in stack.posts() if p["segments"][6] == "ext-bad")
+    assert f"Run {failed_id} finished with status FAILED: " in text
+    assert "quota exceeded" in text
+    # State shows both runs as triggered, the failed one with its status and error.
+    states = {r["urn"].split("::")[-1]: r["outputs"] for r in stack.resources()}
+    assert states["b"]["status"] == "FAILED" and states["b"]["request_id"] == failed_id
+    assert states["a"]["status"] == "COMPLETED"
+    stack.emulator.clear_requests()
+
+    # The next up does not silently re-trigger it, and succeeds.
+    stack.up()
+    assert stack.posts() == []
+
+    # Changing triggers is how a user asks for it again.
+    stack.emulator.configure(failing_extractions=[])
+    stack.set_runs(
+        [run("a", **WAIT), run("b", extraction_id="ext-bad", triggers={"retry": 1}, **WAIT)]
+    )
+    stack.up()
+    [post] = stack.posts()
+    assert post["segments"][6] == "ext-bad"
+    assert stack.outputs()["b"]["status"] == "COMPLETED"
+    assert stack.outputs()["b"]["run_count"] == 2
+
+
+def test_timeout_says_how_long_and_how_to_wait_longer(make_stack) -> None:
+    stack = make_stack([run("slow", timeout_seconds=1, **WAIT)])
+    stack.emulator.configure(job_seconds=60)
+    result = stack.up(check=False)
+    text = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "did not finish within 1 s" in text
+    assert "raise timeout_seconds" in text
+    assert len(stack.posts()) == 1
+    stack.emulator.clear_requests()
+    stack.up()
+    assert stack.posts() == []
+
+
+def test_group_retriggers_only_the_changed_key(make_stack) -> None:
+    runs = [
+        run("a", **WAIT),
+        run("b", mode="filter", where_clause="x = 1", **WAIT),
+        run("c", mode="selected", rows=[{"id": i} for i in range(5)], batch_size=2, **WAIT),
+    ]
+    stack = make_stack(runs, group=True, maxConcurrency=8)
+    stack.up()
+    assert len(stack.posts()) == 5  # a, b, and c's three batches
+    first = stack.outputs()
+    assert sorted(first["triggered_keys"]) == ["a", "b", "c"]
+    assert first["c"]["status"] == "COMPLETED"
+    assert len(stack.resources("pulumi-python:dynamic/datagol:ExtractionRunGroup")) == 1
+    stack.emulator.clear_requests()
+
+    stack.up()
+    assert stack.emulator.requests() == []
+
+    runs[1] = run("b", mode="filter", where_clause="x = 2", **WAIT)
+    stack.set_runs(runs)
+    preview = stack.preview("--diff")
+    assert "x = 2" in preview.stdout
+    assert "~ 1 to update" in preview.stdout
+    assert stack.emulator.requests() == []
+    stack.up()
+    [post] = stack.posts()
+    assert post["body"] == {"selectAll": True, "whereClause": "x = 2"}
+    second = stack.outputs()
+    assert second["triggered_keys"] == ["b"]
+    assert second["a"]["request_id"] == first["a"]["request_id"]
+    assert second["b"]["request_id"] == post["request_id"]
+
+
+def test_group_failure_names_the_key_and_keeps_the_others(make_stack) -> None:
+    runs = [run("ok", **WAIT), run("bad", extraction_id="ext-bad", **WAIT)]
+    stack = make_stack(runs, group=True)
+    stack.emulator.configure(failing_extractions=["ext-bad"])
+    result = stack.up(check=False)
+    text = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "1 run(s) failed" in text and "bad: Run " in text
+    assert len(stack.posts()) == 2
+    stack.emulator.clear_requests()
+    stack.up()
+    assert stack.posts() == []

@@ -39,7 +39,12 @@ RUN = {
 
 
 def struct(props: dict[str, Any]) -> Any:
-    return asyncio.run(rpc.serialize_properties(props, {}))
+    # Not asyncio.run: it would leave the thread without an event loop for later tests.
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(rpc.serialize_properties(props, {}))
+    finally:
+        loop.close()
 
 
 def props(message: Any) -> dict[str, Any]:

@@ -1,0 +1,172 @@
+"""Faults through the real CLI: no duplicate jobs, clear errors, state that the next up reconciles.
+
+Each test counts what the emulator received; the README's reliability table lists these cases.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+from tests.e2e.conftest import run
+
+WAIT = {"wait_for_completion": True, "poll_interval_seconds": 0.1}
+
+
+def wait_until(predicate, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize(("status", "retry_after"), [(429, 1), (429, None), (503, None)])
+def test_throttling_is_resent_and_up_succeeds(make_stack, status, retry_after) -> None:
+    stack = make_stack([run("a")])
+    stack.emulator.add_fault(status=status, count=2, retry_after=retry_after, method="POST")
+    stack.up()
+    assert [p["status"] for p in stack.posts()] == [status, status, 200]
+    assert stack.outputs()["a"]["request_id"] == stack.posts()[-1]["request_id"]
+
+
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_server_error_on_trigger_is_not_resent_now_or_later(make_stack, status) -> None:
+    stack = make_stack([run("a")])
+    stack.emulator.add_fault(
+        status=status, count=5, method="POST", body='{"message": "gateway broke"}'
+    )
+    result = stack.up(check=False)
+    text = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"HTTP {status}: gateway broke" in text
+    assert "may have started" in text
+    assert len(stack.posts()) == 1
+    [state] = stack.resources()
+    assert state["outputs"]["status"] == "UNKNOWN"
+    stack.emulator.clear_faults()
+    stack.emulator.clear_requests()
+
+    stack.up()  # the run is recorded: nothing is sent on its own
+    assert stack.posts() == []
+    stack.set_runs([run("a", triggers={"resend": "checked in DataGOL"})])
+    stack.up()  # the user asked for it
+    assert len(stack.posts()) == 1
+
+
+def test_read_timeout_is_not_resent_and_says_the_job_may_be_running(make_stack) -> None:
+    stack = make_stack([run("a")])
+    stack.pulumi("config", "set", "datagol:requestTimeout", "0.5")
+    stack.emulator.add_fault(status=None, delay=2.0, method="POST")
+    result = stack.up(check=False)
+    text = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "did not answer" in text and "may be running" in text
+    assert len(stack.posts()) == 1
+    stack.emulator.clear_requests()
+    stack.up()
+    assert stack.posts() == []
+
+
+def test_connection_refused_names_the_base_url_and_the_next_up_recovers(make_stack) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    stack = make_stack([run("a")])
+    stack.pulumi("config", "set", "datagol:baseUrl", dead)
+    stack.pulumi("config", "set", "datagol:maxRetries", "1")
+    result = stack.up(check=False)
+    text = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"Cannot connect to DataGOL at {dead} (connection refused)" in text
+    assert stack.resources() == []  # nothing started, nothing recorded
+    stack.pulumi("config", "set", "datagol:baseUrl", stack.emulator.url)
+    stack.up()
+    assert len(stack.posts()) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "shown"),
+    [
+        (
+            "<html><title>503 Service Unavailable</title><body>nginx</body></html>",
+            "text/html",
+            "503 Service Unavailable",
+        ),
+        ("not json at all", "text/plain", "not json at all"),
+        ("", "application/json", "(empty body)"),
+    ],
+)
+def test_odd_error_bodies_are_shown_readably(make_stack, body, content_type, shown) -> None:
+    stack = make_stack([run("a")])
+    stack.emulator.add_fault(status=400, body=body, content_type=content_type, method="POST")
+    result = stack.up(check=False)
+    assert result.returncode != 0
+    assert f"HTTP 400: {shown}" in result.stdout + result.stderr
+    assert len(stack.posts()) == 1
+
+
+def test_emulator_stopped_during_a_waited_run(make_stack) -> None:
+    stack = make_stack([run("a", **WAIT), run("b", **WAIT)])
+    stack.pulumi("config", "set", "datagol:maxRetries", "1")
+    stack.emulator.configure(job_seconds=3)
+    process = subprocess.Popen(
+        ["pulumi", "up", "--yes", "--skip-preview", "--non-interactive", "--color", "never"],
+        cwd=stack.workdir,
+        env=stack.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_until(lambda: len(stack.posts()) == 2)
+        stack.emulator.stop()
+        output, _ = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode != 0
+    assert "was triggered, but its status could not be read" in output
+    accepted = {r["urn"].split("::")[-1]: r["outputs"]["request_id"] for r in stack.resources()}
+    assert sorted(accepted) == ["a", "b"]
+
+    stack.emulator.start()  # same port; its jobs carry on
+    stack.emulator.clear_requests()
+    stack.up()
+    assert stack.posts() == []  # accepted runs are never resent
+    stack.pulumi("refresh", "--yes", "--skip-preview")
+    assert stack.posts() == []
+    refreshed = {r["urn"].split("::")[-1]: r["outputs"] for r in stack.resources()}
+    assert {k: v["request_id"] for k, v in refreshed.items()} == accepted
+    assert {v["status"] for v in refreshed.values()} == {"COMPLETED"}
+
+
+def test_ctrl_c_during_a_wait_leaves_state_the_next_up_reconciles(make_stack) -> None:
+    stack = make_stack([run("a", **WAIT)])
+    stack.emulator.configure(job_seconds=2)
+    process = subprocess.Popen(
+        ["pulumi", "up", "--yes", "--skip-preview", "--non-interactive", "--color", "never"],
+        cwd=stack.workdir,
+        env=stack.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_until(lambda: len(stack.posts()) == 1)
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    # Pulumi lets the operation in flight finish on the first Ctrl-C, so the run is recorded.
+    assert "^C received; cancelling" in output
+    assert "ExtractionRun a created" in output
+    assert "update canceled" in output and process.returncode != 0
+    stack.emulator.clear_requests()
+    stack.up()
+    assert stack.posts() == []
+    [state] = stack.resources()
+    assert state["outputs"]["status"] == "COMPLETED"

@@ -1,0 +1,172 @@
+"""Credentials against real servers: OAuth refresh-token exchange, TLS verification, no leaks."""
+
+from __future__ import annotations
+
+import datetime
+import ssl
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from datagol_pulumi import AuthenticationError, ConfigurationError, TransportError
+from datagol_pulumi.emulator import Emulator
+from datagol_pulumi.runs import validated
+from tests.conftest import WORKSPACE_ID
+
+RUN = validated(
+    {"workspace_id": WORKSPACE_ID, "extraction_id": "e", "element_type": "FILE", "element_id": "f"}
+)
+CLIENT_ID, CLIENT_SECRET, REFRESH = "client-abc", "client-SECRET-123", "refresh-SECRET-456"
+
+
+@pytest.fixture
+def oauth_provider(emulator: Emulator, make_provider):
+    emulator.configure(
+        tokens=[],
+        oauth_client_id=CLIENT_ID,
+        oauth_client_secret=CLIENT_SECRET,
+        oauth_refresh_token=REFRESH,
+    )
+
+    def make(**overrides: str):
+        values = {
+            "token": None,
+            "oauthTokenUrl": f"{emulator.url}/oauth/token",
+            "oauthClientId": CLIENT_ID,
+            "oauthClientSecret": CLIENT_SECRET,
+            "oauthRefreshToken": REFRESH,
+            **overrides,
+        }
+        return make_provider(**values)
+
+    return make
+
+
+def paths(emulator: Emulator) -> list[tuple[str, int]]:
+    return [(r["path"].rsplit("/", 1)[-1], r["status"]) for r in emulator.requests()]
+
+
+def test_refresh_token_is_exchanged_once_and_cached(emulator, oauth_provider) -> None:
+    provider = oauth_provider()
+    provider.create(RUN)
+    provider.create(RUN)
+    assert paths(emulator) == [("token", 200), ("run", 200), ("run", 200)]
+    token_request, first_run, _ = emulator.requests()
+    assert token_request["body"]["grant_type"] == "refresh_token"
+    assert first_run["auth"]["scheme"] == "bearer" and first_run["auth"]["valid"] is True
+
+
+def test_expired_access_token_is_refreshed_once_on_401(emulator, oauth_provider) -> None:
+    provider = oauth_provider()
+    provider.create(RUN)
+    emulator.clear_requests()
+    emulator.revoke_access_tokens()
+    result = provider.create(RUN)
+    # The 401 started no job, so the trigger is sent again with the new token: one job.
+    assert paths(emulator) == [("run", 401), ("token", 200), ("run", 200)]
+    assert result.outs["request_id"] == emulator.requests()[-1]["request_id"]
+
+
+def test_bad_refresh_token_fails_naming_the_settings_and_no_secret(
+    emulator, oauth_provider
+) -> None:
+    with pytest.raises(AuthenticationError) as info:
+        oauth_provider(oauthRefreshToken="refresh-WRONG-789").create(RUN)
+    text = str(info.value)
+    assert "invalid_grant" in text and "datagol:oauthRefreshToken" in text
+    for secret in (CLIENT_SECRET, REFRESH, "refresh-WRONG-789"):
+        assert secret not in text
+    assert [p for p, _ in paths(emulator)] == ["token"]  # no trigger without a token
+
+
+def test_bad_client_secret(emulator, oauth_provider) -> None:
+    with pytest.raises(AuthenticationError) as info:
+        oauth_provider(oauthClientSecret="client-WRONG").create(RUN)
+    assert "invalid_client" in str(info.value)
+    assert "client-WRONG" not in str(info.value)
+
+
+def test_plain_http_to_a_remote_token_endpoint_is_refused(oauth_provider) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        oauth_provider(oauthTokenUrl="http://idp.example/token").create(RUN)
+    assert "datagol:oauthTokenUrl is plain http" in str(info.value)
+
+
+# -- TLS ----------------------------------------------------------------------------------------
+
+
+def _certificate(directory: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "ca.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+@pytest.fixture
+def https_url(tmp_path: Path):
+    cert, key = _certificate(tmp_path)
+    received: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            received.append(self.path)
+            body = b'{"requestId": "tls-1"}'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"https://localhost:{server.server_port}", cert, received
+    server.shutdown()
+    server.server_close()
+
+
+def test_tls_is_verified_and_a_ca_bundle_makes_it_pass(
+    make_provider, https_url, monkeypatch
+) -> None:
+    url, cert, received = https_url
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(TransportError) as info:
+        make_provider(baseUrl=url).create(RUN)
+    assert "TLS verification failed" in str(info.value) and "datagol:caBundle" in str(info.value)
+    assert received == []  # refused at the handshake: the request never went out
+    result = make_provider(baseUrl=url, caBundle=str(cert)).create(RUN)
+    assert result.outs["request_id"] == "tls-1"
+    assert len(received) == 1

@@ -167,7 +167,9 @@ def check_run(inputs: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]
 
     for key in inputs:
         if key not in RUN_PROPERTIES and not key.startswith("__"):
-            failures.append((key, f"unknown property {key!r}; valid properties: {_VALID_KEYS}"))
+            failures.append(
+                (key or repr(key), f"unknown property {key!r}; valid properties: {_VALID_KEYS}")
+            )
 
     for prop in REPLACE_PROPERTIES:
         if not is_unknown(inputs.get(prop)):
@@ -324,7 +326,10 @@ def check_group(inputs: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure
     for key in inputs:
         if key not in GROUP_PROPERTIES and not key.startswith("__"):
             failures.append(
-                (key, f"unknown property {key!r}; valid properties: {', '.join(GROUP_PROPERTIES)}")
+                (
+                    key or repr(key),
+                    f"unknown property {key!r}; valid properties: {', '.join(GROUP_PROPERTIES)}",
+                )
             )
     defaults_out: dict[str, Any] = {}
     _check_bool(inputs, "wait_for_completion", defaults_out, failures)

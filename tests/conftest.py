@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from pulumi.dynamic import ConfigureRequest
+from pulumi.dynamic.config import Config
 
 from datagol_pulumi.emulator import Emulator
 
@@ -18,20 +20,24 @@ def emulator() -> Iterator[Emulator]:
 
 WORKSPACE_ID = "6f1c2f0e-8a3b-4c55-9d7e-0a1b2c3d4e5f"
 TOKEN = "test-token"
+#: A valid run's identifying inputs; tests add mode, rows and the rest.
+BASE_RUN = {
+    "workspace_id": WORKSPACE_ID,
+    "extraction_id": "ext-1",
+    "element_type": "COLUMN",
+    "element_id": "col-9",
+}
+
+
+def configure_request(values: dict[str, str]) -> ConfigureRequest:
+    """The request the SDK's dynamic-provider server hands to ``configure``."""
+    return ConfigureRequest(Config(raw_config=values, project_name="datagol-pulumi"))
 
 
 @pytest.fixture
 def make_provider(emulator: Emulator):
     """Build an ExtractionRunProvider configured, as `configure` does, against the emulator."""
     from datagol_pulumi import ExtractionRunProvider
-
-    class _Config:
-        def __init__(self, values: dict) -> None:
-            self.config = self
-            self._values = values
-
-        def get(self, key: str):
-            return self._values.get(key)
 
     made = []
 
@@ -43,7 +49,7 @@ def make_provider(emulator: Emulator):
         }
         values.update({f"datagol:{k}": v for k, v in config.items()})
         provider = provider_class()
-        provider.configure(_Config({k: v for k, v in values.items() if v is not None}))
+        provider.configure(configure_request({k: v for k, v in values.items() if v is not None}))
         made.append(provider)
         return provider
 

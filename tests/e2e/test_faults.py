@@ -25,6 +25,18 @@ def wait_until(predicate, timeout: float = 30.0) -> None:
         time.sleep(0.05)
 
 
+def start_up(stack) -> subprocess.Popen:
+    """`pulumi up` in the background, for tests that act while it runs."""
+    return subprocess.Popen(
+        ["pulumi", "up", "--yes", "--skip-preview", "--non-interactive", "--color", "never"],
+        cwd=stack.workdir,
+        env=stack.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
 @pytest.mark.parametrize(("status", "retry_after"), [(429, 1), (429, None), (503, None)])
 def test_throttling_is_resent_and_up_succeeds(make_stack, status, retry_after) -> None:
     stack = make_stack([run("a")])
@@ -114,14 +126,7 @@ def test_emulator_stopped_during_a_waited_run(make_stack) -> None:
     stack = make_stack([run("a", **WAIT), run("b", **WAIT)])
     stack.pulumi("config", "set", "datagol:maxRetries", "1")
     stack.emulator.configure(job_seconds=3)
-    process = subprocess.Popen(
-        ["pulumi", "up", "--yes", "--skip-preview", "--non-interactive", "--color", "never"],
-        cwd=stack.workdir,
-        env=stack.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process = start_up(stack)
     try:
         wait_until(lambda: len(stack.posts()) == 2)
         stack.emulator.stop()
@@ -147,14 +152,7 @@ def test_emulator_stopped_during_a_waited_run(make_stack) -> None:
 def test_ctrl_c_during_a_wait_leaves_state_the_next_up_reconciles(make_stack) -> None:
     stack = make_stack([run("a", **WAIT)])
     stack.emulator.configure(job_seconds=2)
-    process = subprocess.Popen(
-        ["pulumi", "up", "--yes", "--skip-preview", "--non-interactive", "--color", "never"],
-        cwd=stack.workdir,
-        env=stack.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process = start_up(stack)
     try:
         wait_until(lambda: len(stack.posts()) == 1)
         process.send_signal(signal.SIGINT)

@@ -8,6 +8,7 @@ import pytest
 
 from datagol_pulumi import ConfigurationError, ExtractionRunProvider, Settings
 from datagol_pulumi.config import DEFAULT_BASE_URL
+from tests.conftest import configure_request
 
 
 def load(config: dict, env: dict | None = None) -> Settings:
@@ -99,18 +100,11 @@ def test_repr_hides_credentials() -> None:
     assert sorted(s.secrets()) == ["cs-456", "rt-789", "tok-123"]
 
 
-class _Req:
-    def __init__(self, values: dict) -> None:
-        self.config = self
-        self._values = values
-
-    def get(self, key: str):
-        return self._values.get(key)
-
-
 def test_configured_provider_pickles_without_settings() -> None:
     provider = ExtractionRunProvider()
-    provider.configure(_Req({"datagol:token": "tok-123", "datagol:baseUrl": "http://127.0.0.1:9"}))
+    provider.configure(
+        configure_request({"datagol:token": "tok-123", "datagol:baseUrl": "http://127.0.0.1:9"})
+    )
     provider.client()  # builds the session
     data = pickle.dumps(provider)
     assert b"tok-123" not in data

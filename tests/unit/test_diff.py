@@ -8,14 +8,10 @@ from pulumi.runtime import rpc
 from datagol_pulumi.provider import ExtractionRunProvider
 from datagol_pulumi.runs import carry_over
 from datagol_pulumi.validation import changed_properties, check_run
+from tests.conftest import BASE_RUN, WORKSPACE_ID
 
-WS = "6f1c2f0e-8a3b-4c55-9d7e-0a1b2c3d4e5f"
-BASE = {
-    "workspace_id": WS,
-    "extraction_id": "ext-1",
-    "element_type": "COLUMN",
-    "element_id": "col-9",
-}
+WS = WORKSPACE_ID
+BASE = BASE_RUN
 
 
 def outputs_of(inputs: dict) -> dict:

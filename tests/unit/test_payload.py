@@ -7,14 +7,10 @@ import json
 import pytest
 
 from datagol_pulumi.payload import RequestDigest, rows_digest, trigger_path, trigger_requests
+from tests.conftest import BASE_RUN, WORKSPACE_ID
 
-WS = "6f1c2f0e-8a3b-4c55-9d7e-0a1b2c3d4e5f"
-BASE = {
-    "workspace_id": WS,
-    "extraction_id": "ext-1",
-    "element_type": "COLUMN",
-    "element_id": "col-9",
-}
+WS = WORKSPACE_ID
+BASE = BASE_RUN
 PATH = f"/noCo/api/v2/workspaces/{WS}/extraction/ext-1/COLUMN/col-9/run"
 ROWS = [{"id": "row1", "name": "Sample Data"}]
 

@@ -6,14 +6,10 @@ import pytest
 from pulumi.runtime import rpc
 
 from datagol_pulumi.validation import RUN_PROPERTIES, check_group, check_run
+from tests.conftest import BASE_RUN, WORKSPACE_ID
 
-WS = "6f1c2f0e-8a3b-4c55-9d7e-0a1b2c3d4e5f"
-BASE = {
-    "workspace_id": WS,
-    "extraction_id": "ext-1",
-    "element_type": "COLUMN",
-    "element_id": "col-9",
-}
+WS = WORKSPACE_ID
+BASE = BASE_RUN
 
 
 def props(inputs: dict) -> list[str]:

@@ -35,6 +35,7 @@ from .config import (
     read_stack_config,
 )
 from .errors import DataGolError, ValidationError
+from .journal import InflightJournal
 from .runs import (
     NOT_SENT,
     carry_over,
@@ -113,6 +114,11 @@ class ClientProvider(ResourceProvider):
                 client = self._client = DataGolClient(self._settings())
             return client
 
+    def journal(self) -> InflightJournal | None:
+        """Triggers in flight for this stack; None outside a stack (tests, direct use)."""
+        stack = getattr(self, "_inputs", {}).get(STACK_KEY)
+        return InflightJournal(str(stack)) if stack else None
+
 
 class ExtractionRunProvider(ClientProvider):
     """check/diff/create/update/read/delete for one extraction run."""
@@ -132,7 +138,7 @@ class ExtractionRunProvider(ClientProvider):
         )
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        outs = trigger_run(self.client(), validated(props), run_count=1)
+        outs = trigger_run(self.client(), validated(props), run_count=1, journal=self.journal())
         return CreateResult(new_resource_id(outs), outs)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
@@ -142,7 +148,9 @@ class ExtractionRunProvider(ClientProvider):
         if not trigger:
             return UpdateResult(carry_over(inputs, olds))
         run_count = int(olds.get("run_count") or 0) + 1
-        return UpdateResult(trigger_run(self.client(), inputs, run_count=run_count))
+        return UpdateResult(
+            trigger_run(self.client(), inputs, run_count=run_count, journal=self.journal())
+        )
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         outs = {k: v for k, v in plain(props).items() if not k.startswith("__")}
@@ -193,7 +201,11 @@ class ExtractionRunGroupProvider(ClientProvider):
         if failures:
             raise ValidationError(failures)
         results = reconcile_group(
-            self.client(), inputs["runs"], previous, max_concurrency=inputs["max_concurrency"]
+            self.client(),
+            inputs["runs"],
+            previous,
+            max_concurrency=inputs["max_concurrency"],
+            journal=self.journal(),
         )
         return {
             "results": results,

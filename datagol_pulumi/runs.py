@@ -22,6 +22,7 @@ from typing import Any
 
 from .client import DataGolClient, RunStatus, utc_now
 from .errors import ApiError, DataGolError, TransportError, ValidationError
+from .journal import InflightJournal
 from .payload import RequestDigest, rows_digest, trigger_requests
 from .validation import RUN_PROPERTIES, changed_properties, check_run
 
@@ -79,12 +80,48 @@ def trigger_run(
     inputs: Mapping[str, Any],
     *,
     run_count: int,
-    timeout_override: float | None = None,
+    journal: InflightJournal | None = None,
 ) -> dict[str, Any]:
     """Send one run (all its batches), wait if asked, and return its outputs.
 
-    Raises only when nothing can have started; see the module docstring.
+    Raises only when nothing can have started; see the module docstring. With a ``journal``, a
+    run whose last attempt was cut off mid-trigger is recorded, not sent again.
     """
+    if journal is None:
+        return _send_and_wait(client, inputs, run_count)
+    since = journal.interrupted(inputs)
+    if since is not None:
+        journal.end(inputs)  # the state records it from now on
+        return _outputs(
+            inputs,
+            status="UNKNOWN",
+            error=(
+                f"An earlier `pulumi up` was stopped at {since} while it was triggering this run; "
+                "DataGOL may have started it, so it was not sent again." + _RESEND_HINT
+            ),
+            run_count=run_count,
+        )
+    journal.begin(inputs, utc_now())
+    try:
+        return _send_and_wait(client, inputs, run_count)
+    finally:
+        journal.end(inputs)  # not reached when the process is killed, which is the point
+
+
+def _outputs(inputs: Mapping[str, Any], **values: Any) -> dict[str, Any]:
+    """A run's outputs: the echo of its inputs, the given values, None for the rest."""
+    outs = _echo(inputs)
+    outs.update({k: None for k in RUN_OUTPUTS if k not in outs})
+    outs.update(request_ids=[], triggered_at=utc_now())
+    outs.update(values)
+    return outs
+
+
+def _send_and_wait(
+    client: DataGolClient,
+    inputs: Mapping[str, Any],
+    run_count: int,
+) -> dict[str, Any]:
     target = (
         f"workspace {inputs['workspace_id']}, extraction {inputs['extraction_id']}, "
         f"element {inputs['element_type']} {inputs['element_id']}"
@@ -127,7 +164,7 @@ def trigger_run(
     finished_at: str | None = None
     duration: float | None = None
     if error is None and inputs.get("wait_for_completion"):
-        final, error = _wait(client, inputs, request_ids, timeout_override)
+        final, error = _wait(client, inputs, request_ids)
         if final is not None:
             status, message = final.status or status, final.message or message
             if final.final:
@@ -155,7 +192,6 @@ def _wait(
     client: DataGolClient,
     inputs: Mapping[str, Any],
     request_ids: list[str | None],
-    timeout_override: float | None,
 ) -> tuple[RunStatus | None, str | None]:
     """Wait for every request of the run; returns (last status, error text or None)."""
     if not request_ids or any(rid is None for rid in request_ids):
@@ -164,7 +200,7 @@ def _wait(
             "triggered. Set wait_for_completion to false for this service."
         )
     poll_interval = inputs.get("poll_interval_seconds") or DEFAULT_POLL_INTERVAL_SECONDS
-    timeout = inputs.get("timeout_seconds") or timeout_override or DEFAULT_TIMEOUT_SECONDS
+    timeout = inputs.get("timeout_seconds") or DEFAULT_TIMEOUT_SECONDS
     deadline = time.monotonic() + timeout
     last: RunStatus | None = None
     for request_id in request_ids:
@@ -225,6 +261,7 @@ def reconcile_group(
     previous: Mapping[str, Mapping[str, Any]],
     *,
     max_concurrency: int,
+    journal: InflightJournal | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Outputs per run key: trigger new and changed runs concurrently, carry over the rest.
 
@@ -249,18 +286,14 @@ def reconcile_group(
 
     def run_one(key: str) -> dict[str, Any]:
         try:
-            return trigger_run(client, runs[key], run_count=to_trigger[key])
+            return trigger_run(client, runs[key], run_count=to_trigger[key], journal=journal)
         except DataGolError as exc:
-            outs = _echo(runs[key])
-            outs.update({k: None for k in RUN_OUTPUTS if k not in outs})
-            outs.update(
+            return _outputs(
+                runs[key],
                 status=NOT_SENT,
                 error=f"{exc} Nothing was started; the next `pulumi up` tries this run again.",
-                triggered_at=utc_now(),
-                request_ids=[],
                 run_count=to_trigger[key] - 1,
             )
-            return outs
 
     if to_trigger:
         with ThreadPoolExecutor(max_workers=max(1, min(max_concurrency, len(to_trigger)))) as pool:

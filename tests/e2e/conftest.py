@@ -119,6 +119,7 @@ def make_stack(tmp_path: Path, engine_bin: str, emulator: Emulator) -> Iterator[
         PATH=os.pathsep.join([*bin_dirs, env.get("PATH", "")]),
         PULUMI_BACKEND_URL=f"file://{tmp_path / 'backend'}",
         PULUMI_HOME=str(tmp_path / "home"),
+        DATAGOL_JOURNAL_DIR=str(tmp_path / "inflight"),
         PULUMI_CONFIG_PASSPHRASE=PASSPHRASE,
         PULUMI_SKIP_UPDATE_CHECK="true",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true",

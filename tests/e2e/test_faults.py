@@ -168,3 +168,32 @@ def test_ctrl_c_during_a_wait_leaves_state_the_next_up_reconciles(make_stack) ->
     assert stack.posts() == []
     [state] = stack.resources()
     assert state["outputs"]["status"] == "COMPLETED"
+
+
+def test_killed_mid_trigger_is_recorded_not_resent(make_stack) -> None:
+    """A second Ctrl-C kills the provider: Pulumi keeps a pending create and would create again."""
+    stack = make_stack([run("a", **WAIT)])
+    stack.emulator.configure(job_seconds=30)
+    process = start_up(stack)
+    try:
+        wait_until(lambda: len(stack.posts()) == 1)
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        process.send_signal(signal.SIGINT)  # "terminate immediately"
+        output, _ = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert "^C received; terminating" in output
+    assert stack.resources() == []  # only a pending create in state
+    stack.emulator.clear_requests()
+
+    result = stack.up(check=False)
+    text = result.stdout + result.stderr
+    assert "1 pending operations" in text  # Pulumi's own warning
+    assert "An earlier `pulumi up` was stopped" in text and "was not sent again" in text
+    assert result.returncode != 0
+    assert stack.posts() == []
+    [state] = stack.resources()
+    assert state["outputs"]["status"] == "UNKNOWN"
+    stack.up()
+    assert stack.posts() == []

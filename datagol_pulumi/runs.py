@@ -126,7 +126,6 @@ def _send_and_wait(
         f"workspace {inputs['workspace_id']}, extraction {inputs['extraction_id']}, "
         f"element {inputs['element_type']} {inputs['element_id']}"
     )
-    outs = _echo(inputs)
     digest = RequestDigest()
     request_ids: list[str | None] = []
     status: str | None = None
@@ -173,7 +172,8 @@ def _send_and_wait(
         if error is not None:
             error += _RESEND_HINT
 
-    outs.update(
+    return _outputs(
+        inputs,
         request_id=request_ids[0] if request_ids else None,
         request_ids=request_ids,
         status=status,
@@ -185,7 +185,6 @@ def _send_and_wait(
         run_count=run_count,
         request_digest=digest.hexdigest(),
     )
-    return outs
 
 
 def _wait(

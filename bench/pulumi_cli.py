@@ -1,0 +1,134 @@
+"""The real Pulumi CLI in a throw-away project: own backend, own PULUMI_HOME, emulator config.
+
+Mirrors tests/e2e/conftest.py (same environment, same way of declaring runs in the stack
+YAML) so that what the bench times is what a user's ``pulumi up`` does.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .common import ROOT, TOKEN, WORKSPACE_ID
+
+PASSPHRASE = "bench"
+#: The floor program: copied in place of __main__.py for the "empty stack" baselines.
+EMPTY_PROGRAM = Path(__file__).with_name("empty_program.py")
+#: No single CLI call of the bench should take this long; a hang becomes an error, not a stall.
+CLI_TIMEOUT = 600.0
+
+
+@cache
+def engine_bin() -> str:
+    """The folder holding ``pulumi`` and its Python language host.
+
+    A ``pulumi`` on PATH is used only when the language host and the dynamic-provider launcher
+    sit next to it (PULUMI_IGNORE_AMBIENT_PLUGINS makes the engine look there); otherwise
+    scripts/ensure-pulumi provides the cached engine (it builds one if missing).
+    """
+    found = shutil.which("pulumi")
+    if found:
+        folder = Path(found).resolve().parent
+        needed = ("pulumi-language-python", "pulumi-resource-pulumi-python")
+        if all((folder / name).exists() for name in needed):
+            return str(folder)
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "ensure-pulumi")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=3600,
+    )
+    if result.returncode != 0 or not result.stdout.strip():
+        raise RuntimeError(f"scripts/ensure-pulumi failed:\n{result.stderr}")
+    return result.stdout.strip().splitlines()[-1]
+
+
+class Project:
+    """A copy of the program with one stack, in a fresh temporary backend (so `up` creates)."""
+
+    def __init__(self, emulator_url: str, *, empty: bool = False, name: str = "bench") -> None:
+        self._tmp = tempfile.TemporaryDirectory(prefix="bench-pulumi-")
+        root = Path(self._tmp.name)
+        self.workdir = root / "project"
+        (self.workdir / "stacks").mkdir(parents=True)
+        (root / "backend").mkdir()
+        shutil.copy(ROOT / "Pulumi.yaml", self.workdir / "Pulumi.yaml")
+        shutil.copy(EMPTY_PROGRAM if empty else ROOT / "__main__.py", self.workdir / "__main__.py")
+        self.name = name
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "DATAGOL_"))}
+        env.update(
+            PATH=os.pathsep.join(
+                [engine_bin(), str(Path(sys.executable).parent), env.get("PATH", "")]
+            ),
+            PULUMI_BACKEND_URL=f"file://{root / 'backend'}",
+            PULUMI_HOME=str(root / "home"),
+            PULUMI_CONFIG_PASSPHRASE=PASSPHRASE,
+            PULUMI_SKIP_UPDATE_CHECK="true",
+            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true",
+            PULUMI_IGNORE_AMBIENT_PLUGINS="true",
+            PULUMI_DISABLE_REGISTRY_RESOLVE="true",
+            PULUMI_DIY_BACKEND_NO_LEGACY_WARNING="true",
+            # The provider's in-flight journal: inside this throw-away folder, not ~/.local/state.
+            DATAGOL_JOURNAL_DIR=str(root / "journal"),
+        )
+        self.env = env
+        self.pulumi("stack", "init", name)
+        self.pulumi("config", "set", "datagol:baseUrl", emulator_url)
+        self.pulumi("config", "set", "--secret", "datagol:token", TOKEN)
+
+    def close(self) -> None:
+        self._tmp.cleanup()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def pulumi(self, *args: str) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            ["pulumi", *args, "--non-interactive", "--color", "never"],
+            cwd=self.workdir,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=CLI_TIMEOUT,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"pulumi {' '.join(args[:2])} failed ({result.returncode}):\n"
+                f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+            )
+        return result
+
+    def set_runs(self, runs: dict[str, dict[str, Any]], **project_config: Any) -> None:
+        """Declare ``runs`` (name -> spec) and other ``datagol-pulumi:`` keys in the stack YAML."""
+        path = self.workdir / "stacks" / f"Pulumi.{self.name}.yaml"
+        data = yaml.safe_load(path.read_text()) or {}
+        config = data.setdefault("config", {})
+        config["datagol-pulumi:defaults"] = {"workspace_id": WORKSPACE_ID}
+        config["datagol-pulumi:runs"] = runs
+        for key, value in project_config.items():
+            config[f"datagol-pulumi:{key}"] = value
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+    def up(self) -> float:
+        """Wall seconds of one ``pulumi up --yes --skip-preview``."""
+        started = time.perf_counter()
+        self.pulumi("up", "--yes", "--skip-preview")
+        return time.perf_counter() - started
+
+    def export_bytes(self) -> int:
+        """Size of ``pulumi stack export`` (secrets stay encrypted, as stored)."""
+        return len(self.pulumi("stack", "export").stdout.encode())

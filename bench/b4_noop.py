@@ -109,8 +109,10 @@ def run() -> Result:
         unit="B",
         summary=(
             f"no-op up empty {base.median:.2f} s, {RUNS} runs {subj.median:.2f} s "
-            f"({subj.median / base.median:.2f}x); export {full_bytes:,} B vs {empty_bytes:,} B; "
-            f"0 requests: {'yes' if not stray else 'NO'}"
+            f"({subj.median / base.median:.2f}x), 0 requests: {'yes' if not stray else 'NO'}; "
+            f"export {full_bytes:,} B vs {empty_bytes:,} B; per run: "
+            + ", ".join(f"{k} {v}" for k, v in parts.most_common(3))
+            + f"; as one group {(group_bytes - empty_bytes) / RUNS:,.0f} B/run"
         ),
         checks={"zero requests reached the emulator in every no-op up": not stray},
         notes=[

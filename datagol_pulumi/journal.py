@@ -63,7 +63,8 @@ class InflightJournal:
         return str(entry.get("started_at"))
 
     def begin(self, inputs: Mapping[str, Any], started_at: str) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        if not self.directory.is_dir():
+            self.directory.mkdir(parents=True, exist_ok=True)
         path = self.path(inputs)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(

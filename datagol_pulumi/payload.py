@@ -6,11 +6,12 @@ Pure functions of validated, normalised inputs (see :mod:`datagol_pulumi.validat
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
+
+import orjson
 
 TRIGGER_PATH = "/noCo/api/v2/workspaces/{}/extraction/{}/{}/{}/run"
 STATUS_PATH = "/noCo/api/v1/requestLog/status/{}"
@@ -80,8 +81,13 @@ def trigger_requests(inputs: Mapping[str, Any]) -> Iterator[TriggerRequest]:
 
 
 def canonical_json(value: Any) -> bytes:
-    """Compact JSON with sorted keys: the same value always gives the same bytes."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """Compact JSON with sorted keys: the same value always gives the same bytes.
+
+    orjson, because rows are encoded for every trigger and hashed for every diff: it is an order
+    of magnitude faster than the json module on 100,000 rows. Raises TypeError for values that
+    are not JSON (check_run reports those before anything is sent).
+    """
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
 def digest(value: Any) -> str:

@@ -19,8 +19,11 @@ import tempfile
 import tracemalloc
 from typing import Any
 
-from .b2_child import build_rows
-from .common import ROOT, Result, Samples, emulator_process, log, rotate
+from datagol_pulumi.payload import trigger_requests
+from datagol_pulumi.runs import validated
+
+from .b2_child import build_rows, encode_batch
+from .common import ROOT, Result, Samples, emulator_process, log, rotate, run_spec
 
 ROWS = 100_000
 BATCH = 5_000
@@ -53,6 +56,15 @@ def _rows_size() -> tuple[int, int]:
     tracemalloc.stop()
     json_bytes = len(json.dumps(rows, sort_keys=True, separators=(",", ":")).encode())
     return in_memory, json_bytes
+
+
+def _same_bytes() -> bool:
+    """True when the baseline's batches are byte for byte the bodies the provider sends."""
+    rows = build_rows(ROWS)
+    inputs = validated(run_spec(0, mode="selected", rows=rows, batch_size=BATCH))
+    sent = [request.data for request in trigger_requests(inputs)]
+    ours = [encode_batch(rows[i : i + BATCH]) for i in range(0, ROWS, BATCH)]
+    return sent == ours
 
 
 def _mib(kib: float) -> str:
@@ -99,6 +111,7 @@ def run() -> Result:
     start_s = med("subject", "rss_before_send_kib")
     ru_b, ru_s = med("baseline", "ru_maxrss_kib"), med("subject", "ru_maxrss_kib")
     rows_bytes, json_bytes = _rows_size()  # after the children: keeps this process small
+    same_bytes = _same_bytes()
     ratio = subj.median / base.median
     return Result(
         name="B2",
@@ -124,6 +137,7 @@ def run() -> Result:
             f"+{_mib(send_s)}); rows {rows_bytes / 2**20:.1f} MiB; with journal "
             f"{jour.median:.2f} s ({jour.median / base.median:.1f}x)"
         ),
+        checks={"baseline batches are byte-identical to the provider's bodies": same_bytes},
         notes=[
             "subject = provider without a stack, as configured in the brief; 'with journal' = "
             "datagol:stack set as under `pulumi up` (journal in a temp folder)",

@@ -33,6 +33,20 @@ def build_rows(count: int) -> list[dict[str, Any]]:
     return [{"id": i, "name": f"row {i}", "amount": i * 1.5} for i in range(count)]
 
 
+def encode_batch(rows: list[dict[str, Any]]) -> bytes:
+    """One batch body as a plain client would write it: the standard json module.
+
+    Sorted keys and compact separators give the provider's canonical bytes (B2 checks that
+    they are equal), so both sides send the same thing whatever encoder the provider uses.
+    """
+    return json.dumps(
+        {"selectAll": False, "rows": rows},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    ).encode()
+
+
 def max_rss_kib() -> int:
     # Linux reports ru_maxrss in KiB.
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -86,13 +100,7 @@ def _baseline(url: str, inputs: dict[str, Any]) -> int:
     sent = 0
     with requests.Session() as session:
         for start in range(0, len(rows), size):
-            # Encoded per batch, as the provider does, and to the same bytes (canonical JSON).
-            body = json.dumps(
-                {"selectAll": False, "rows": rows[start : start + size]},
-                sort_keys=True,
-                separators=(",", ":"),
-                ensure_ascii=False,
-            ).encode()
+            body = encode_batch(rows[start : start + size])
             response = session.post(target, data=body, headers=headers)
             if response.status_code != 200:
                 raise RuntimeError(f"baseline batch answered {response.status_code}")

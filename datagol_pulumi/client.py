@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 import urllib3.exceptions
@@ -255,7 +256,8 @@ class DataGolClient:
         data: bytes | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> _Reply:
-        url = self.settings.base_url + path
+        # The query is encoded here once, not by requests on every attempt.
+        url = self.settings.base_url + path + (f"?{urlencode(params)}" if params else "")
         started = time.monotonic()
         attempt = 0
         refreshed_token = False
@@ -264,7 +266,7 @@ class DataGolClient:
             error: DataGolError
             retry_after: float | None = None
             try:
-                reply = self._send(method, url, params=params, data=data, headers=headers)
+                reply = self._send(method, url, data=data, headers=headers)
             except TransportError as exc:
                 if exc.may_have_started and not idempotent:
                     raise
@@ -297,7 +299,6 @@ class DataGolClient:
         method: str,
         url: str,
         *,
-        params: Mapping[str, str] | None,
         data: bytes | None,
         headers: Mapping[str, str] | None,
     ) -> _Reply:
@@ -307,7 +308,6 @@ class DataGolClient:
             response = self._session.request(
                 method,
                 url,
-                params=params,
                 data=data,
                 headers=all_headers,
                 timeout=(self.settings.connect_timeout, self.settings.request_timeout),

@@ -50,9 +50,8 @@ class InflightJournal:
         digest = hashlib.sha256(canonical_json({"stack": self.stack, "run": identity})).hexdigest()
         return self.directory / f"{digest[:32]}.json"
 
-    def interrupted(self, inputs: Mapping[str, Any]) -> str | None:
-        """When an earlier attempt at this run was cut off after it began: its start time."""
-        path = self.path(inputs)
+    def interrupted(self, path: Path) -> str | None:
+        """When an earlier attempt at the run of ``path`` was cut off after it began: its start."""
         try:
             entry = json.loads(path.read_text())
         except (OSError, ValueError):
@@ -62,15 +61,14 @@ class InflightJournal:
             return None
         return str(entry.get("started_at"))
 
-    def begin(self, inputs: Mapping[str, Any], started_at: str) -> None:
+    def begin(self, path: Path, started_at: str) -> None:
         if not self.directory.is_dir():
             self.directory.mkdir(parents=True, exist_ok=True)
-        path = self.path(inputs)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(
-            json.dumps({"stack": self.stack, "started_at": started_at, "epoch": time.time()})
-        )
-        os.replace(tmp, path)  # atomic: a reader never sees half an entry
+        # No rename, no fsync: an entry torn by a kill during this write was written before
+        # anything was sent, and a torn entry reads as no entry.
+        entry = {"stack": self.stack, "started_at": started_at, "epoch": time.time()}
+        path.write_text(json.dumps(entry))
 
-    def end(self, inputs: Mapping[str, Any]) -> None:
-        self.path(inputs).unlink(missing_ok=True)
+    @staticmethod
+    def end(path: Path) -> None:
+        path.unlink(missing_ok=True)

@@ -60,6 +60,11 @@ def validated(inputs: Mapping[str, Any], subject: str = "") -> dict[str, Any]:
     return normalised
 
 
+def compact(outputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Outputs without None values: absent and None read the same, and state stays small."""
+    return {k: v for k, v in outputs.items() if v is not None}
+
+
 def _echo(inputs: Mapping[str, Any]) -> dict[str, Any]:
     outs = {prop: inputs.get(prop) for prop in RUN_PROPERTIES if prop != "rows"}
     rows = inputs.get("rows")
@@ -72,7 +77,7 @@ def carry_over(inputs: Mapping[str, Any], old_outputs: Mapping[str, Any]) -> dic
     """Outputs for an update that sends nothing: new inputs, previous run results."""
     outs = {k: old_outputs.get(k) for k in RUN_OUTPUTS}
     outs.update(_echo(inputs))
-    return outs
+    return compact(outs)
 
 
 def trigger_run(
@@ -89,9 +94,10 @@ def trigger_run(
     """
     if journal is None:
         return _send_and_wait(client, inputs, run_count)
-    since = journal.interrupted(inputs)
+    entry = journal.path(inputs)
+    since = journal.interrupted(entry)
     if since is not None:
-        journal.end(inputs)  # the state records it from now on
+        journal.end(entry)  # the state records it from now on
         return _outputs(
             inputs,
             status="UNKNOWN",
@@ -101,20 +107,19 @@ def trigger_run(
             ),
             run_count=run_count,
         )
-    journal.begin(inputs, utc_now())
+    journal.begin(entry, utc_now())
     try:
         return _send_and_wait(client, inputs, run_count)
     finally:
-        journal.end(inputs)  # not reached when the process is killed, which is the point
+        journal.end(entry)  # not reached when the process is killed, which is the point
 
 
 def _outputs(inputs: Mapping[str, Any], **values: Any) -> dict[str, Any]:
-    """A run's outputs: the echo of its inputs, the given values, None for the rest."""
+    """A run's outputs: the echo of its inputs and the given values (None values left out)."""
     outs = _echo(inputs)
-    outs.update({k: None for k in RUN_OUTPUTS if k not in outs})
     outs.update(request_ids=[], triggered_at=utc_now())
     outs.update(values)
-    return outs
+    return compact(outs)
 
 
 def _send_and_wait(
@@ -240,8 +245,8 @@ def refresh_status(client: DataGolClient, outputs: Mapping[str, Any]) -> dict[st
         outs["status"] = status.status
         outs["message"] = status.message or outs.get("message")
     if status.outcome == "succeeded":
-        outs["error"] = None  # e.g. a run that timed out while waiting has since finished
-    return outs
+        outs.pop("error", None)  # e.g. a run that timed out while waiting has since finished
+    return compact(outs)
 
 
 def new_resource_id(outputs: Mapping[str, Any]) -> str:

@@ -87,7 +87,10 @@ def _scan(value: Any, limit: int = 2 * MAX_ROW_DEPTH) -> tuple[bool, bool, int]:
 
 def is_unknown(value: Any) -> bool:
     """True when ``value`` is, or contains, a value Pulumi does not know yet (preview)."""
-    return _scan(value)[0]
+    kind = type(value)
+    if kind is str:
+        return value == rpc.UNKNOWN
+    return False if kind in _SCALARS else _scan(value)[0]
 
 
 def plain(value: Any) -> Any:

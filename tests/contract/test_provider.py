@@ -85,7 +85,7 @@ def test_create_sends_exactly_one_request_per_mode(
     assert result.outs["run_count"] == 1
     assert result.outs["status"] == "QUEUED"
     assert result.outs["triggered_at"].endswith("Z")
-    assert result.outs["error"] is None
+    assert result.outs.get("error") is None
     assert "rows" not in result.outs
 
 
@@ -171,7 +171,7 @@ def test_no_request_id_still_creates_with_a_generated_id(emulator, make_provider
     emulator.configure(response_shape=shape)
     result = make_provider().create(inputs())
     assert len(emulator.requests()) == 1
-    assert result.outs["request_id"] is None
+    assert result.outs.get("request_id") is None
     assert result.id.startswith("run-")
     assert result.outs["status"] == "TRIGGERED" or result.outs["status"] == "QUEUED"
 
@@ -362,8 +362,8 @@ def test_huge_success_body_is_accepted_without_request_id() -> None:
             "datagol:token": TOKEN,
         }
         result = provider.create(inputs())
-        assert result.outs["request_id"] is None
-        assert result.outs["error"] is None
+        assert result.outs.get("request_id") is None
+        assert result.outs.get("error") is None
     finally:
         server.shutdown()
         server.server_close()
@@ -376,7 +376,7 @@ def test_wait_for_completion_polls_until_final(emulator, make_provider) -> None:
     emulator.configure(job_seconds=0.3)
     result = make_provider().create(inputs(wait_for_completion=True, poll_interval_seconds=0.05))
     assert result.outs["status"] == "COMPLETED"
-    assert result.outs["error"] is None
+    assert result.outs.get("error") is None
     assert result.outs["finished_at"] >= result.outs["triggered_at"]
     assert result.outs["duration_seconds"] >= 0.3
     methods = [r["method"] for r in emulator.requests()]

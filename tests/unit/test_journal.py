@@ -15,38 +15,37 @@ RUN = check_run({**BASE_RUN, "mode": "filter", "where_clause": "a = 1"})[0]
 
 def test_begin_then_end_leaves_nothing(tmp_path) -> None:
     journal = InflightJournal("org/p/dev", tmp_path)
-    journal.begin(RUN, "2026-11-28T10:00:00.000Z")
-    assert journal.interrupted(RUN) == "2026-11-28T10:00:00.000Z"
-    journal.end(RUN)
-    assert journal.interrupted(RUN) is None
+    entry = journal.path(RUN)
+    journal.begin(entry, "2026-11-28T10:00:00.000Z")
+    assert journal.interrupted(entry) == "2026-11-28T10:00:00.000Z"
+    journal.end(entry)
+    assert journal.interrupted(entry) is None
     assert list(tmp_path.iterdir()) == []
 
 
 def test_entries_are_per_stack_and_per_run_inputs(tmp_path) -> None:
-    InflightJournal("org/p/dev", tmp_path).begin(RUN, "t")
-    assert InflightJournal("org/p/prod", tmp_path).interrupted(RUN) is None
-    changed = {**RUN, "triggers": {"retry": 1}}
-    assert InflightJournal("org/p/dev", tmp_path).interrupted(changed) is None
-    assert (
-        InflightJournal("org/p/dev", tmp_path).interrupted({**RUN, "wait_for_completion": True})
-        == "t"
-    )
+    dev = InflightJournal("org/p/dev", tmp_path)
+    dev.begin(dev.path(RUN), "t")
+    prod = InflightJournal("org/p/prod", tmp_path)
+    assert prod.interrupted(prod.path(RUN)) is None
+    assert dev.interrupted(dev.path({**RUN, "triggers": {"retry": 1}})) is None
+    assert dev.interrupted(dev.path({**RUN, "wait_for_completion": True})) == "t"
 
 
 def test_old_entries_expire(tmp_path) -> None:
     journal = InflightJournal("s", tmp_path)
-    journal.begin(RUN, "t")
     path = journal.path(RUN)
+    journal.begin(path, "t")
     entry = json.loads(path.read_text())
     entry["epoch"] = time.time() - MAX_AGE_SECONDS - 1
     path.write_text(json.dumps(entry))
-    assert journal.interrupted(RUN) is None
+    assert journal.interrupted(path) is None
     assert not path.exists()
 
 
 def test_an_interrupted_run_is_recorded_without_a_request(tmp_path) -> None:
     journal = InflightJournal("s", tmp_path)
-    journal.begin(RUN, "2026-11-28T10:00:00.000Z")
+    journal.begin(journal.path(RUN), "2026-11-28T10:00:00.000Z")
 
     class NoClient:  # any request would fail the test
         def __getattr__(self, name):
@@ -55,5 +54,5 @@ def test_an_interrupted_run_is_recorded_without_a_request(tmp_path) -> None:
     outs = trigger_run(NoClient(), RUN, run_count=1, journal=journal)
     assert outs["status"] == "UNKNOWN"
     assert "stopped at 2026-11-28T10:00:00.000Z" in outs["error"]
-    assert outs["request_ids"] == [] and outs["request_id"] is None
-    assert journal.interrupted(RUN) is None  # state records it from now on
+    assert outs["request_ids"] == [] and outs.get("request_id") is None
+    assert journal.interrupted(journal.path(RUN)) is None  # state records it from now on

@@ -86,13 +86,9 @@ class ServerError(ApiError):
 
 
 class RunFailedError(DataGolError, RunError):
-    """A triggered run reached a failure status, or did not finish in time.
+    """A triggered run reached a failure status, did not finish in time, or may have started
+    without an answer; the message names the request id, the status and what to do.
 
     Raised in the program (a :class:`pulumi.RunError`: the message is shown without a traceback)
     after the engine recorded the run in state.
     """
-
-    def __init__(self, message: str, *, request_id: str | None, status: str | None) -> None:
-        super().__init__(message)
-        self.request_id = request_id
-        self.status = status

@@ -71,10 +71,6 @@ class ExtractionRunGroup(pulumi.dynamic.Resource, module="datagol", name="Extrac
             failed = {k: r for k, r in (results or {}).items() if failed_in_this_deployment(r)}
             if failed:
                 lines = "\n".join(f"  {k}: {r['error']}" for k, r in sorted(failed.items()))
-                raise RunFailedError(
-                    f"{resource_name}: {len(failed)} run(s) failed:\n{lines}",
-                    request_id=None,
-                    status=None,
-                )
+                raise RunFailedError(f"{resource_name}: {len(failed)} run(s) failed:\n{lines}")
 
         self.results.apply(check)

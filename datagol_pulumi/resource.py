@@ -18,14 +18,15 @@ import pulumi.dynamic
 
 from .client import utc_now
 from .config import NAMESPACE, PUBLIC_KEYS, SECRET_KEYS, STACK_KEY, STACK_SECRETS_KEY
-from .errors import RunFailedError
+from .errors import ConfigurationError, RunFailedError
 from .provider import ExtractionRunProvider
 from .runs import RUN_OUTPUTS
 
-# Runs whose outputs carry an error and were triggered after this instant failed in this very
-# deployment; older errors were reported by an earlier `up` and are only kept in state.
-_PROGRAM_STARTED = utc_now()
-_PROVIDER: tuple[Any, pulumi.ProviderResource] | None = None
+#: Per program run (keyed by its resource monitor, as Automation API runs several programs in
+#: one process): the provider resource, and when the program started. Runs whose outputs carry
+#: an error and were triggered after that instant failed in this very deployment; older errors
+#: were reported by an earlier `up` and are only kept in state.
+_PROGRAM: tuple[Any, pulumi.ProviderResource, str] | None = None
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|m|s|ms)")
 _UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 
@@ -57,9 +58,10 @@ def datagol_provider() -> pulumi.ProviderResource:
     one gets the public ``datagol:*`` settings as inputs, and only the *names* of the secret
     ones; the provider reads those from the stack config when it first sends a request.
     """
-    global _PROVIDER
+    global _PROGRAM
     monitor = pulumi.runtime.settings.get_monitor()
-    if _PROVIDER is None or _PROVIDER[0] is not monitor:  # one per program run (tests run several)
+    if _PROGRAM is None or _PROGRAM[0] is not monitor:
+        started = utc_now()
         config = pulumi.Config(NAMESPACE)
         props: dict[str, Any] = {}
         secret: list[str] = []
@@ -75,8 +77,8 @@ def datagol_provider() -> pulumi.ProviderResource:
             f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
         )
         props[STACK_SECRETS_KEY] = ",".join(secret)
-        _PROVIDER = (monitor, pulumi.ProviderResource("pulumi-python", "datagol", props))
-    return _PROVIDER[1]
+        _PROGRAM = (monitor, pulumi.ProviderResource("pulumi-python", "datagol", props), started)
+    return _PROGRAM[1]
 
 
 def with_provider(opts: pulumi.ResourceOptions | None) -> pulumi.ResourceOptions:
@@ -92,7 +94,7 @@ def parse_duration(text: str | None) -> float | None:
         return None
     parts = _DURATION.findall(text)
     if not parts or "".join(n + u for n, u in parts) != text.replace(" ", ""):
-        raise ValueError(
+        raise ConfigurationError(
             f"customTimeouts value {text!r} is not a duration such as '10m' or '1h30m'"
         )
     return sum(float(n) * _UNITS[u] for n, u in parts)
@@ -109,9 +111,8 @@ def timeout_from_options(opts: pulumi.ResourceOptions | None) -> float | None:
 def failed_in_this_deployment(outputs: Mapping[str, Any]) -> bool:
     """True when a run's outputs carry an error from a trigger sent by this deployment."""
     triggered_at = outputs.get("triggered_at")
-    return (
-        bool(outputs.get("error")) and bool(triggered_at) and str(triggered_at) >= _PROGRAM_STARTED
-    )
+    started = _PROGRAM[2] if _PROGRAM else ""
+    return bool(outputs.get("error")) and bool(triggered_at) and str(triggered_at) >= started
 
 
 def report_failure(resource_name: str, error: pulumi.Output, triggered_at: pulumi.Output) -> None:
@@ -120,9 +121,7 @@ def report_failure(resource_name: str, error: pulumi.Output, triggered_at: pulum
     def check(args: list[Any]) -> None:
         outputs = {"error": args[0], "triggered_at": args[1]}
         if failed_in_this_deployment(outputs):
-            raise RunFailedError(
-                f"ExtractionRun {resource_name!r}: {args[0]}", request_id=None, status=None
-            )
+            raise RunFailedError(f"ExtractionRun {resource_name!r}: {args[0]}")
 
     pulumi.Output.all(error, triggered_at).apply(check)
 

@@ -230,10 +230,14 @@ def _wait(
 
 
 def refresh_status(client: DataGolClient, outputs: Mapping[str, Any]) -> dict[str, Any]:
-    """Outputs with the status read from Poll Status (never triggers, never waits)."""
+    """Outputs with the status read from Poll Status (never triggers, never waits).
+
+    Only runs that wait for completion track their status; a fire-and-forget run's refresh
+    sends nothing at all.
+    """
     outs = dict(outputs)
     request_id = outs.get("request_id")
-    if not request_id or outs.get("status") in (None, "UNKNOWN"):
+    if not request_id or not outs.get("wait_for_completion"):
         return outs
     try:
         status = client.poll_status(str(request_id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
@@ -136,16 +137,31 @@ def test_update_retriggers_only_for_run_inputs(emulator, make_provider) -> None:
     assert changed.outs["request_id"] == request["request_id"] != first["request_id"]
 
 
-def test_read_polls_status_and_never_posts(emulator, make_provider) -> None:
-    emulator.configure(job_seconds=0.0)
+def test_read_polls_status_of_waited_runs_and_never_posts(emulator, make_provider) -> None:
+    emulator.configure(job_seconds=0.6)
     provider = make_provider()
-    created = provider.create(inputs())
+    created = provider.create(
+        inputs(wait_for_completion=True, timeout_seconds=0.1, poll_interval_seconds=0.05)
+    )
+    assert created.outs["status"] in ("QUEUED", "RUNNING")
+    assert "did not finish" in created.outs["error"]
+    time.sleep(0.7)  # the job finishes meanwhile
     emulator.clear_requests()
     read = provider.read(created.id, created.outs)
     assert [r["method"] for r in emulator.requests()] == ["GET"]
     assert emulator.requests()[0]["path"] == f"/noCo/api/v1/requestLog/status/{created.id}"
     assert read.outs["status"] == "COMPLETED"
+    assert "error" not in read.outs  # the timed-out wait has since finished
     assert read.outs["run_count"] == 1
+
+
+def test_read_of_a_fire_and_forget_run_sends_nothing(emulator, make_provider) -> None:
+    provider = make_provider()
+    created = provider.create(inputs())
+    emulator.clear_requests()
+    read = provider.read(created.id, created.outs)
+    assert emulator.requests() == []
+    assert read.outs == created.outs
 
 
 @pytest.mark.parametrize(

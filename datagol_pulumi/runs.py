@@ -60,11 +60,6 @@ def validated(inputs: Mapping[str, Any], subject: str = "") -> dict[str, Any]:
     return normalised
 
 
-def compact(outputs: Mapping[str, Any]) -> dict[str, Any]:
-    """Outputs without None values: absent and None read the same, and state stays small."""
-    return {k: v for k, v in outputs.items() if v is not None}
-
-
 def _echo(inputs: Mapping[str, Any]) -> dict[str, Any]:
     outs = {prop: inputs.get(prop) for prop in RUN_PROPERTIES if prop != "rows"}
     rows = inputs.get("rows")
@@ -77,7 +72,7 @@ def carry_over(inputs: Mapping[str, Any], old_outputs: Mapping[str, Any]) -> dic
     """Outputs for an update that sends nothing: new inputs, previous run results."""
     outs = {k: old_outputs.get(k) for k in RUN_OUTPUTS}
     outs.update(_echo(inputs))
-    return compact(outs)
+    return outs
 
 
 def trigger_run(
@@ -115,11 +110,15 @@ def trigger_run(
 
 
 def _outputs(inputs: Mapping[str, Any], **values: Any) -> dict[str, Any]:
-    """A run's outputs: the echo of its inputs and the given values (None values left out)."""
+    """A run's outputs: the echo of its inputs, the given values, None for the rest.
+
+    (The engine does not store None outputs, so they cost no state.)
+    """
     outs = _echo(inputs)
+    outs.update({k: None for k in RUN_OUTPUTS if k not in outs})
     outs.update(request_ids=[], triggered_at=utc_now())
     outs.update(values)
-    return compact(outs)
+    return outs
 
 
 def _send_and_wait(
@@ -249,8 +248,8 @@ def refresh_status(client: DataGolClient, outputs: Mapping[str, Any]) -> dict[st
         outs["status"] = status.status
         outs["message"] = status.message or outs.get("message")
     if status.outcome == "succeeded":
-        outs.pop("error", None)  # e.g. a run that timed out while waiting has since finished
-    return compact(outs)
+        outs["error"] = None  # e.g. a run that timed out while waiting has since finished
+    return outs
 
 
 def new_resource_id(outputs: Mapping[str, Any]) -> str:

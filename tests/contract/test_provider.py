@@ -86,8 +86,10 @@ def test_create_sends_exactly_one_request_per_mode(
     assert result.outs["run_count"] == 1
     assert result.outs["status"] == "QUEUED"
     assert result.outs["triggered_at"].endswith("Z")
-    assert result.outs.get("error") is None
+    assert result.outs["error"] is None
     assert "rows" not in result.outs
+    # Every input but rows is echoed, None included; so is request_id.
+    assert set(BASE) | {"mode", "where_clause", "extract_only_new", "triggers"} <= set(result.outs)
 
 
 def test_path_segments_are_encoded_and_decoded_back(emulator, make_provider) -> None:
@@ -151,7 +153,7 @@ def test_read_polls_status_of_waited_runs_and_never_posts(emulator, make_provide
     assert [r["method"] for r in emulator.requests()] == ["GET"]
     assert emulator.requests()[0]["path"] == f"/noCo/api/v1/requestLog/status/{created.id}"
     assert read.outs["status"] == "COMPLETED"
-    assert "error" not in read.outs  # the timed-out wait has since finished
+    assert read.outs["error"] is None  # the timed-out wait has since finished
     assert read.outs["run_count"] == 1
 
 

@@ -74,7 +74,7 @@ def run() -> Result:
         headers = wire_headers()
         body = request.data
         # This process's CPU time per block: the client's own work, without the server's.
-        cpu = {"bare": Samples(), "create": Samples(), "journal": Samples()}
+        cpu = {"bare": Samples(), "create": Samples(), "journal": Samples(), "alike": Samples()}
 
         def measure(side: str, action: Callable[[], None]) -> float:
             started_cpu = time.process_time()
@@ -93,6 +93,21 @@ def run() -> Result:
                             raise RuntimeError(f"baseline POST answered {response.status_code}")
 
                 return measure("bare", send_all)
+
+        def alike(count: int = TRIGGERS) -> float:
+            """Bare requests with what the client must do too: timeouts, a capped streamed read."""
+            with requests.Session() as session:
+
+                def send_all() -> None:
+                    for _ in range(count):
+                        response = session.post(
+                            url, data=body, headers=headers, timeout=(10, 60), stream=True
+                        )
+                        b"".join(response.iter_content(64 * 1024))
+                        if response.status_code != 200:
+                            raise RuntimeError(f"baseline POST answered {response.status_code}")
+
+                return measure("alike", send_all)
 
         def create(count: int = TRIGGERS, stack: str | None = None) -> float:
             provider = _provider(emu.url, stack)
@@ -122,17 +137,19 @@ def run() -> Result:
             requests.Session().post(url, data=body, headers=headers)
             seen = emu.control.requests(method="POST")
             same_request = len(seen) == 2 and _wire_view(seen[0]) == _wire_view(seen[1])
-            bare(WARMUP), create(WARMUP), journaled(WARMUP)
+            bare(WARMUP), create(WARMUP), journaled(WARMUP), alike(WARMUP)
             for samples in cpu.values():
                 samples.values.clear()
-            sides = rotate(REPS, {"bare": bare, "create": create, "journal": journaled})
+            sides = rotate(
+                REPS, {"bare": bare, "create": create, "journal": journaled, "alike": alike}
+            )
         finally:
             if saved_dir is None:
                 os.environ.pop(JOURNAL_ENV, None)
             else:
                 os.environ[JOURNAL_ENV] = saved_dir
 
-    base, subj, jour = sides["bare"], sides["create"], sides["journal"]
+    base, subj, jour, like = sides["bare"], sides["create"], sides["journal"], sides["alike"]
     ratio = subj.median / base.median
     per_trigger_us = 1e6 / TRIGGERS
     overhead_us = (subj.median - base.median) * per_trigger_us
@@ -150,6 +167,8 @@ def run() -> Result:
             "ratio of mins": f"{subj.min / base.min:.3f}",
             "with journal (info)": f"{jour.describe()}; ratio {jour.median / base.median:.3f}, "
             f"CPU {cpu_us['journal']:.0f} us per trigger",
+            "bare + timeouts + capped streamed read (info)": f"{like.describe()}; create / this "
+            f"{subj.median / like.median:.3f}",
         },
         headline="ratio (median/median)",
         value=ratio,

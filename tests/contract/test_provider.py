@@ -166,17 +166,8 @@ def test_read_of_a_fire_and_forget_run_sends_nothing(emulator, make_provider) ->
     assert read.outs == created.outs
 
 
-@pytest.mark.parametrize(
-    ("shape", "found"),
-    [
-        ("requestId", True),
-        ("request_id", True),
-        ("id", True),
-        ("data.requestId", True),
-        ("result.id", True),
-    ],
-)
-def test_request_id_is_found_in_every_shape(emulator, make_provider, shape, found) -> None:
+@pytest.mark.parametrize("shape", ["requestId", "request_id", "id", "data.requestId", "result.id"])
+def test_request_id_is_found_in_every_shape(emulator, make_provider, shape) -> None:
     emulator.configure(response_shape=shape)
     result = make_provider().create(inputs())
     [request] = emulator.requests()
@@ -191,7 +182,7 @@ def test_no_request_id_still_creates_with_a_generated_id(emulator, make_provider
     assert len(emulator.requests()) == 1
     assert result.outs.get("request_id") is None
     assert result.id.startswith("run-")
-    assert result.outs["status"] == "TRIGGERED" or result.outs["status"] == "QUEUED"
+    assert result.outs["status"] == "TRIGGERED"  # no status in the answer either
 
 
 # -- faults -------------------------------------------------------------------------------------

@@ -1,22 +1,21 @@
 """The real Pulumi CLI in a throw-away project: own backend, own PULUMI_HOME, emulator config.
 
-Mirrors tests/e2e/conftest.py (same environment, same way of declaring runs in the stack
-YAML) so that what the bench times is what a user's ``pulumi up`` does.
+The engine runs in the offline environment devtools.engine builds for the tests too (from
+scripts/engine-env.sh), so what the bench times is what a user's ``pulumi up`` does.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from devtools.engine import offline_env
 
 from .common import ROOT, TOKEN, WORKSPACE_ID
 
@@ -27,32 +26,6 @@ EMPTY_PROGRAM = Path(__file__).with_name("empty_program.py")
 CLI_TIMEOUT = 600.0
 
 
-@cache
-def engine_bin() -> str:
-    """The folder holding ``pulumi`` and its Python language host.
-
-    A ``pulumi`` on PATH is used only when the language host and the dynamic-provider launcher
-    sit next to it (PULUMI_IGNORE_AMBIENT_PLUGINS makes the engine look there); otherwise
-    scripts/ensure-pulumi provides the cached engine (it builds one if missing).
-    """
-    found = shutil.which("pulumi")
-    if found:
-        folder = Path(found).resolve().parent
-        needed = ("pulumi-language-python", "pulumi-resource-pulumi-python")
-        if all((folder / name).exists() for name in needed):
-            return str(folder)
-    result = subprocess.run(
-        [str(ROOT / "scripts" / "ensure-pulumi")],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=3600,
-    )
-    if result.returncode != 0 or not result.stdout.strip():
-        raise RuntimeError(f"scripts/ensure-pulumi failed:\n{result.stderr}")
-    return result.stdout.strip().splitlines()[-1]
-
-
 class Project:
     """A copy of the program with one stack, in a fresh temporary backend (so `up` creates)."""
 
@@ -61,27 +34,12 @@ class Project:
         root = Path(self._tmp.name)
         self.workdir = root / "project"
         (self.workdir / "stacks").mkdir(parents=True)
-        (root / "backend").mkdir()
         shutil.copy(ROOT / "Pulumi.yaml", self.workdir / "Pulumi.yaml")
         shutil.copy(EMPTY_PROGRAM if empty else ROOT / "__main__.py", self.workdir / "__main__.py")
         self.name = name
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "DATAGOL_"))}
-        env.update(
-            PATH=os.pathsep.join(
-                [engine_bin(), str(Path(sys.executable).parent), env.get("PATH", "")]
-            ),
-            PULUMI_BACKEND_URL=f"file://{root / 'backend'}",
-            PULUMI_HOME=str(root / "home"),
-            PULUMI_CONFIG_PASSPHRASE=PASSPHRASE,
-            PULUMI_SKIP_UPDATE_CHECK="true",
-            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true",
-            PULUMI_IGNORE_AMBIENT_PLUGINS="true",
-            PULUMI_DISABLE_REGISTRY_RESOLVE="true",
-            PULUMI_DIY_BACKEND_NO_LEGACY_WARNING="true",
-            # The provider's in-flight journal: inside this throw-away folder, not ~/.local/state.
-            DATAGOL_JOURNAL_DIR=str(root / "journal"),
-        )
-        self.env = env
+        # The engine and its offline environment as the scripts define them; the journal
+        # stays inside this throw-away folder.
+        self.env = offline_env(root / "engine", PASSPHRASE)
         self.pulumi("stack", "init", name)
         self.pulumi("config", "set", "datagol:baseUrl", emulator_url)
         self.pulumi("config", "set", "--secret", "datagol:token", TOKEN)

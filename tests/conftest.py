@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import ssl
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from pulumi.dynamic import ConfigureRequest
@@ -56,3 +59,37 @@ def make_provider(emulator: Emulator):
     yield make
     for provider in made:
         provider.client().close()
+
+
+@pytest.fixture
+def canned_server() -> Iterator[Callable[..., tuple[int, list[str]]]]:
+    """``start(body, tls=None) -> (port, paths)``: a loopback server that answers every POST
+    with 200 and ``body`` and records the paths, for answers the emulator does not give."""
+    servers: list[ThreadingHTTPServer] = []
+
+    def start(body: bytes, tls: ssl.SSLContext | None = None) -> tuple[int, list[str]]:
+        received: list[str] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                received.append(self.path)
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls is not None:
+            server.socket = tls.wrap_socket(server.socket, server_side=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return server.server_port, received
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()

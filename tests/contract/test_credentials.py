@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime
 import ssl
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -130,31 +128,12 @@ def _certificate(directory: Path) -> tuple[Path, Path]:
 
 
 @pytest.fixture
-def https_url(tmp_path: Path):
+def https_url(tmp_path: Path, canned_server):
     cert, key = _certificate(tmp_path)
-    received: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            received.append(self.path)
-            body = b'{"requestId": "tls-1"}'
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"https://localhost:{server.server_port}", cert, received
-    server.shutdown()
-    server.server_close()
+    port, received = canned_server(b'{"requestId": "tls-1"}', tls=context)
+    return f"https://localhost:{port}", cert, received
 
 
 def test_tls_is_verified_and_a_ca_bundle_makes_it_pass(

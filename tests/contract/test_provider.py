@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import socket
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
 from datagol_pulumi import (
     AuthenticationError,
     BadRequestError,
-    ExtractionRunProvider,
     NotFoundError,
     PayloadTooLargeError,
     RateLimitedError,
@@ -346,36 +343,13 @@ def test_huge_error_body_is_truncated(emulator, make_provider) -> None:
     assert "(truncated)" in str(info.value)
 
 
-def test_huge_success_body_is_accepted_without_request_id() -> None:
+def test_huge_success_body_is_accepted_without_request_id(make_provider, canned_server) -> None:
     """A 2xx is an accepted job whatever its body; the client must not fail on it."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
-            self.rfile.read(int(self.headers["Content-Length"]))
-            body = b'{"junk": "' + b"x" * (2 * 1024 * 1024) + b'"}'
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        provider = ExtractionRunProvider()
-        provider._inputs = {
-            "datagol:baseUrl": f"http://127.0.0.1:{server.server_port}",
-            "datagol:token": TOKEN,
-        }
-        result = provider.create(inputs())
-        assert result.outs.get("request_id") is None
-        assert result.outs.get("error") is None
-    finally:
-        server.shutdown()
-        server.server_close()
+    port, received = canned_server(b'{"junk": "' + b"x" * (2 * 1024 * 1024) + b'"}')
+    result = make_provider(baseUrl=f"http://127.0.0.1:{port}").create(inputs())
+    assert len(received) == 1
+    assert result.outs.get("request_id") is None
+    assert result.outs.get("error") is None
 
 
 # -- waiting and batches ----------------------------------------------------------------------

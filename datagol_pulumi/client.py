@@ -18,7 +18,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -33,7 +33,6 @@ from .errors import (
     ApiError,
     AuthenticationError,
     BadRequestError,
-    ConfigurationError,
     DataGolError,
     NotFoundError,
     PayloadTooLargeError,
@@ -157,11 +156,9 @@ class DataGolClient:
         settings: Settings,
         *,
         session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
         pool_size: int = 32,
     ) -> None:
         self.settings = settings
-        self._sleep = sleep
         self._session = session or self._new_session(pool_size)
         self._token_lock = threading.Lock()
         self._oauth_token: str | None = None
@@ -230,18 +227,17 @@ class DataGolClient:
         *,
         poll_interval: float,
         timeout: float,
-        clock: Callable[[], float] = time.monotonic,
     ) -> tuple[RunStatus, bool]:
         """Poll until a final status or ``timeout`` seconds; returns (last status, timed out)."""
-        deadline = clock() + timeout
+        deadline = time.monotonic() + timeout
         while True:
             status = self.poll_status(request_id)
-            remaining = deadline - clock()
+            remaining = deadline - time.monotonic()
             if status.final:
                 return status, False
             if remaining <= 0:
                 return status, True
-            self._sleep(min(poll_interval, remaining))
+            time.sleep(min(poll_interval, remaining))
 
     # -- the one request path -----------------------------------------------------------------
 
@@ -292,7 +288,7 @@ class DataGolClient:
             delay = retry_after if retry_after is not None else min(0.25 * 2 ** (attempt - 1), 8.0)
             if time.monotonic() - started + delay > self.settings.retry_deadline:
                 raise error
-            self._sleep(delay)
+            time.sleep(delay)
 
     def _send(
         self,
@@ -483,7 +479,10 @@ class DataGolClient:
                 may_have_started=True,
             )
         if isinstance(exc, requests.exceptions.InvalidURL):
-            raise ConfigurationError(f"datagol:baseUrl is not a valid URL: {base!r}") from None
+            return TransportError(
+                f"datagol:baseUrl is not a valid URL ({base!r}); nothing was sent.",
+                may_have_started=False,
+            )
         return TransportError(
             f"{method} {url.split('?')[0]} failed: {type(exc).__name__}", may_have_started=True
         )

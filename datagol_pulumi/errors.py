@@ -14,6 +14,10 @@ from pulumi import RunError
 class DataGolError(Exception):
     """Base class of every error raised by datagol_pulumi."""
 
+    #: Whether a job may be running despite the error: a POST is then never resent, and the
+    #: run is recorded instead of the error raised.
+    may_have_started = False
+
 
 class ConfigurationError(DataGolError, RunError):
     """Settings or stack YAML are unusable (``datagol:*`` config, ``DATAGOL_*`` environment).
@@ -49,9 +53,6 @@ class TransportError(DataGolError):
 
 class ApiError(DataGolError):
     """The service answered with an error status."""
-
-    #: Whether a job may be running despite the error (never resend the POST then).
-    may_have_started = False
 
     def __init__(self, message: str, *, status: int, server_message: str = "") -> None:
         super().__init__(message)

@@ -143,8 +143,7 @@ def _send_and_wait(
         try:
             result = client.trigger(request, target=target)
         except DataGolError as exc:
-            started_something = bool(request_ids) or getattr(exc, "may_have_started", False)
-            if not started_something:
+            if not request_ids and not exc.may_have_started:
                 raise
             digest.add(request)
             error = str(exc)
@@ -155,7 +154,7 @@ def _send_and_wait(
                     f"remaining batches were not sent: {exc}"
                 )
             status = "PARTIAL" if request_ids else "UNKNOWN"
-            if getattr(exc, "may_have_started", False):
+            if exc.may_have_started:
                 request_ids.append(None)
             error += _RESEND_HINT
             break

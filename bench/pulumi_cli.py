@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from devtools.engine import offline_env
+from devtools.engine import offline_env, run_pulumi
 
 from .common import ROOT, TOKEN, WORKSPACE_ID
 
@@ -54,15 +54,7 @@ class Project:
         self.close()
 
     def pulumi(self, *args: str) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            ["pulumi", *args, "--non-interactive", "--color", "never"],
-            cwd=self.workdir,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=CLI_TIMEOUT,
-            check=False,
-        )
+        result = run_pulumi(self.workdir, self.env, *args, timeout=CLI_TIMEOUT)
         if result.returncode != 0:
             raise RuntimeError(
                 f"pulumi {' '.join(args[:2])} failed ({result.returncode}):\n"

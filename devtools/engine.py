@@ -59,3 +59,18 @@ def offline_env(state_dir: Path, passphrase: str) -> dict[str, str]:
     env["PATH"] = os.pathsep.join([engine_bin(), str(Path(sys.executable).parent), env["PATH"]])
     env["DATAGOL_JOURNAL_DIR"] = str(state_dir / "inflight")
     return env
+
+
+def run_pulumi(
+    cwd: Path, env: dict[str, str], *args: str, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """One non-interactive, uncoloured ``pulumi`` command; the caller judges its exit code."""
+    return subprocess.run(
+        ["pulumi", *args, "--non-interactive", "--color", "never"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

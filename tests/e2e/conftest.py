@@ -21,6 +21,7 @@ import yaml
 
 import devtools.engine
 from datagol_pulumi.emulator import Emulator
+from devtools.engine import run_pulumi
 from tests.conftest import TOKEN, WORKSPACE_ID
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,15 +61,7 @@ class Stack:
     def pulumi(
         self, *args: str, check: bool = True, timeout: float = 300
     ) -> subprocess.CompletedProcess:
-        result = subprocess.run(
-            ["pulumi", *args, "--non-interactive", "--color", "never"],
-            cwd=self.workdir,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        result = run_pulumi(self.workdir, self.env, *args, timeout=timeout)
         # What the CLI printed (not the command line, which holds what the test typed).
         self.transcript.append(f"$ pulumi {args[0]}\n{result.stdout}\n{result.stderr}")
         if check and result.returncode != 0:

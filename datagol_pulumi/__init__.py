@@ -22,7 +22,7 @@ from .errors import (
     TransportError,
     ValidationError,
 )
-from .group import ExtractionRunGroup
+from .group import ExtractionRunGroup, ExtractionRunGroupArgs
 from .provider import ExtractionRunGroupProvider, ExtractionRunProvider
 from .resource import ExtractionRun, ExtractionRunArgs
 from .validation import check_run
@@ -37,6 +37,7 @@ __all__ = [
     "ExtractionRun",
     "ExtractionRunArgs",
     "ExtractionRunGroup",
+    "ExtractionRunGroupArgs",
     "ExtractionRunGroupProvider",
     "ExtractionRunProvider",
     "NotFoundError",

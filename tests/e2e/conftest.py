@@ -27,6 +27,8 @@ from tests.conftest import TOKEN, WORKSPACE_ID
 ROOT = Path(__file__).resolve().parents[2]
 PASSPHRASE = "e2e-passphrase"
 RUN_TYPE = "pulumi-python:dynamic/datagol:ExtractionRun"
+#: How `pulumi preview --json` shows a value that stays unknown until `up` (the SDK's sentinel).
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -84,6 +86,24 @@ class Stack:
 
     def preview(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return self.pulumi("preview", *args, check=check)
+
+    def plan(self, *args: str) -> dict[str, Any]:
+        """`pulumi preview --json`: ``{"steps": {urn: step}, "changeSummary": {op: count}}``."""
+        data = json.loads(self.preview("--json", *args).stdout)
+        return {
+            "steps": {step["urn"]: step for step in data.get("steps", [])},
+            "changeSummary": data.get("changeSummary", {}),
+        }
+
+    def urn(self, name: str, typ: str = RUN_TYPE, parent_type: str | None = None) -> str:
+        """The URN of resource ``name`` of type ``typ``, under a component of ``parent_type``."""
+        project = yaml.safe_load((self.workdir / "Pulumi.yaml").read_text())["name"]
+        qualified = f"{parent_type}${typ}" if parent_type else typ
+        return f"urn:pulumi:{self.name}::{project}::{qualified}::{name}"
+
+    def state(self) -> dict[str, dict[str, Any]]:
+        """Every resource in the stack's state, by URN."""
+        return {r["urn"]: r for r in self.export()["deployment"].get("resources", [])}
 
     def outputs(self) -> dict[str, Any]:
         return json.loads(self.pulumi("stack", "output", "--json", "--show-secrets").stdout)

@@ -93,13 +93,14 @@ else:
 for name in ("target-a", "target-b"):
     runs[name] = run(name, triggers={"release": "2" if step >= 2 else "1"})
 
-# Two runs share one args object; each gets its own options' create timeout.
+# Two runs share one args object; each gets its own options' create timeout. (Their own
+# element ids too: two identical runs in flight at once trip the in-flight journal.)
 shared = ExtractionRunArgs(
     workspace_id=WORKSPACE, extraction_id="ext-1", element_type="COLUMN", element_id="el-timed"
 )
 for name, create in (("timed-90s", "90s"), ("timed-2m", "2m")):
     opts = pulumi.ResourceOptions(custom_timeouts=pulumi.CustomTimeouts(create=create))
-    runs[name] = ExtractionRun(name, shared, opts)
+    runs[name] = ExtractionRun(name, shared, opts, element_id=f"el-{name}")
 if step >= 3:
     runs["slow"] = run(
         "slow",
@@ -112,5 +113,5 @@ if step >= 3:
 pulumi.export("app_ready_at", app.ready_at)
 for name, resource in runs.items():
     pulumi.export(name, {"triggered_at": resource.triggered_at, "request_id": resource.request_id})
-# The caller's args object is left as it was (no timeout written into it).
-pulumi.export("shared_timeout_seconds", str(shared.timeout_seconds))
+# The caller's args object is left as it was: no timeout, no element id written into it.
+pulumi.export("shared_args", {"timeout": str(shared.timeout_seconds), "element": shared.element_id})

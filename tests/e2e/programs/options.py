@@ -23,7 +23,7 @@ class AppProvider(pulumi.dynamic.ResourceProvider):
     """Stands for an application deploy that takes a moment; seeding must wait for it."""
 
     def create(self, props: dict) -> pulumi.dynamic.CreateResult:
-        time.sleep(1.5)
+        time.sleep(2.5)
         ready = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
         return pulumi.dynamic.CreateResult("app", {"ready_at": ready.replace("+00:00", "Z")})
 

@@ -34,10 +34,10 @@ def test_resource_options_end_to_end(make_stack) -> None:
         ["el-seed", "el-inner", "el-protected", "el-ignored", "el-retained", "el-renamed"]
         + ["el-moved", "el-target-a", "el-target-b", "el-timed-90s", "el-timed-2m"]
     )
-    seed_id = stack.outputs()["seed"]["request_id"]
+    outputs = stack.outputs()
+    seed_id = outputs["seed"]["request_id"]
     assert [r["path"] for r in emulator.requests(method="GET")] == [STATUS_PATH + seed_id]
     state = stack.state()
-    outputs = stack.outputs()
 
     # depends_on: seeding waited for the app's deploy (2.5 s), and state records the edge.
     assert state[stack.urn("seed")].get("dependencies") == [stack.urn("app", APP)]

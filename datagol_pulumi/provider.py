@@ -132,11 +132,17 @@ class ExtractionRunProvider(ClientProvider):
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs, failures = check_run({k: v for k, v in news.items() if not k.startswith("__")})
+        if "__replace_on_changes" in news:
+            inputs["__replace_on_changes"] = news["__replace_on_changes"]
         return CheckResult(inputs, [CheckFailure(prop, reason) for prop, reason in failures])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         replace, trigger, setting = changed_properties(olds, news)
         changed = replace + trigger + setting
+        wanted = news.get("__replace_on_changes") or []
+        replace = replace + [
+            p for p in changed if p not in replace and (p in wanted or "*" in wanted)
+        ]
         return DiffResult(
             changes=bool(changed),
             replaces=replace,

@@ -255,5 +255,7 @@ class ExtractionRun(pulumi.dynamic.Resource, module="datagol", name="ExtractionR
         }
         # Declared outputs must be present (as None) to become attributes of the resource.
         props.update(dict.fromkeys(RUN_OUTPUTS))
+        if opts is not None and opts.replace_on_changes:
+            props["__replace_on_changes"] = sorted(opts.replace_on_changes)
         super().__init__(ExtractionRunProvider(), resource_name, props, with_provider(opts))
         report_failure(resource_name, self.error, self.triggered_at)

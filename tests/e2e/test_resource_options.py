@@ -9,8 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.e2e.conftest import ROOT, RUN_TYPE
 
 PROGRAM = ROOT / "tests/e2e/programs/options.py"
@@ -145,12 +143,6 @@ ExtractionRun(
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The SDK's dynamic-provider server never reports which properties changed "
-    "(DiffResponse.diffs), so the engine has nothing to match replaceOnChanges against and "
-    "plans an update; the provider's diff must list them in `replaces` itself (see README).",
-)
 def test_replace_on_changes_makes_a_new_run(make_stack, tmp_path: Path) -> None:
     program = tmp_path / "recreated.py"
     program.write_text(RECREATED)

@@ -1,0 +1,101 @@
+"""Credentials the Pulumi way, through the real CLI: secrets travel as provider inputs.
+
+Every request the emulator received is counted and the token it carried is compared by its
+sha256 (the emulator records hashes, never tokens). Secrets are grepped for in the state
+export (without --show-secrets), the CLI output (--debug included), the emulator's records
+and log, and the error a refused token produces.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from typing import Any
+
+import yaml
+
+from tests.e2e.conftest import run
+
+T1, T2, T3, WRONG = "tok-ONE-5150", "tok-TWO-5151", "tok-THREE-5152", "tok-WRONG-5153"
+WAIT = {"wait_for_completion": True, "poll_interval_seconds": 0.1}
+PROVIDER_TYPE = "pulumi:providers:pulumi-python"
+
+
+def sha(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def tokens_used(requests: list[dict[str, Any]]) -> set[tuple[str, str | None, bool]]:
+    return {(r["method"], r["auth"]["token_sha256"], r["auth"]["valid"]) for r in requests}
+
+
+def test_rotation_config_file_rename_and_no_secret_in_clear(make_stack, capfd) -> None:
+    stack = make_stack([run("a", **WAIT)], token=WRONG)
+    emulator = stack.emulator
+    emulator.configure(tokens=[T1], verbose=True)
+
+    # A refused token fails the `up` naming the setting, never the token; a 401 starts no job.
+    failed = stack.up(check=False)
+    assert failed.returncode != 0
+    assert "DataGOL refused the credentials" in failed.stdout
+    assert "datagol:token" in failed.stdout
+    assert [(r["method"], r["status"]) for r in emulator.requests()] == [("POST", 401)]
+    emulator.clear_requests()
+
+    stack.pulumi("config", "set", "--secret", "datagol:token", T1)
+    stack.up("--debug")
+    assert len(stack.posts()) == 1
+    assert tokens_used(emulator.requests()) == {("POST", sha(T1), True), ("GET", sha(T1), True)}
+    emulator.clear_requests()
+
+    # Rotation: the provider is updated, nothing is sent, and the next request carries T2.
+    emulator.configure(tokens=[T2])
+    stack.pulumi("config", "set", "--secret", "datagol:token", T2)
+    rotated = stack.up("-v=9", "--logtostderr")
+    assert emulator.requests() == []
+    assert "~ 1 updated" in rotated.stdout
+    assert f"{PROVIDER_TYPE} datagol updated" in rotated.stdout
+    # The engine's own verbose log shows the provider's inputs with the token masked.
+    assert "datagol:token:{[secret]}" in rotated.stderr
+    stack.pulumi("refresh", "--yes", "--skip-preview")
+    assert tokens_used(emulator.requests()) == {("GET", sha(T2), True)}
+    emulator.clear_requests()
+
+    # A renamed stack refreshes without an `up` in between: nothing names the old stack.
+    stack.pulumi("stack", "rename", "renamed")
+    stack.name = "renamed"
+    assert stack.config_file.exists()
+    stack.pulumi("refresh", "--yes", "--skip-preview")
+    assert tokens_used(emulator.requests()) == {("GET", sha(T2), True)}
+    emulator.clear_requests()
+
+    # --config-file: the token is only in that file, next to a run edited to trigger again.
+    other = stack.workdir / "other.yaml"
+    shutil.copy(stack.config_file, other)
+    stack.pulumi("config", "rm", "datagol:token")
+    stack.pulumi("config", "set", "--secret", "datagol:token", T3, "--config-file", str(other))
+    data = yaml.safe_load(other.read_text())
+    data["config"]["datagol-pulumi:runs"][0]["triggers"] = {"rotation": "3"}
+    other.write_text(yaml.safe_dump(data, sort_keys=False))
+    emulator.configure(tokens=[T3])
+    stack.up("--config-file", str(other))
+    [post] = stack.posts()
+    assert (post["auth"]["token_sha256"], post["auth"]["valid"]) == (sha(T3), True)
+
+    # The state holds the token as ciphertext only, as a secret input of the provider.
+    exported = stack.pulumi("stack", "export").stdout
+    [provider] = [
+        r for r in json.loads(exported)["deployment"]["resources"] if r["type"] == PROVIDER_TYPE
+    ]
+    assert set(provider["inputs"]["datagol:token"]) == {
+        "4dabf18193072939515e22adb298388d",
+        "ciphertext",
+    }
+    emulator_log = capfd.readouterr().err
+    assert "datagol-emulator: POST" in emulator_log
+    for secret in (T1, T2, T3, WRONG):
+        assert secret not in exported
+        assert secret not in stack.all_output()
+        assert secret not in json.dumps(emulator.requests())
+        assert secret not in emulator_log

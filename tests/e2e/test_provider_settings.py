@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from datagol_pulumi.emulator import Emulator
 from tests.e2e.conftest import run
 
 T1, T2, T3, WRONG = "tok-ONE-5150", "tok-TWO-5151", "tok-THREE-5152", "tok-WRONG-5153"
@@ -99,3 +100,84 @@ def test_rotation_config_file_rename_and_no_secret_in_clear(make_stack, capfd) -
         assert secret not in stack.all_output()
         assert secret not in json.dumps(emulator.requests())
         assert secret not in emulator_log
+
+
+TWO_TENANTS = """
+import pulumi
+from datagol_pulumi import ExtractionRun, Provider
+
+tenants = pulumi.Config("tenants")
+tenant_b = Provider("tenant-b", base_url=tenants.require("bUrl"), token=tenants.require_secret("bToken"))
+
+
+def spec(name, **extra):
+    return dict(workspace_id="6f1c2f0e-8a3b-4c55-9d7e-0a1b2c3d4e5f", extraction_id="ext-1",
+                element_type="COLUMN", element_id="el-" + name, **extra)
+
+
+class Seeding(pulumi.ComponentResource):
+    def __init__(self, name, opts=None):
+        super().__init__("test:index:Seeding", name, None, opts)
+        ExtractionRun("b2", **spec("b2"), opts=pulumi.ResourceOptions(parent=self))
+        self.register_outputs({})
+
+
+# Tenant A: the implicit provider, from datagol:* config (its token only in DATAGOL_TOKEN).
+ExtractionRun("a1", **spec("a1", wait_for_completion=True, poll_interval_seconds=0.1))
+# Tenant B: an explicit provider, directly and through a component's providers.
+ExtractionRun("b1", **spec("b1"), opts=pulumi.ResourceOptions(provider=tenant_b))
+Seeding("seed", opts=pulumi.ResourceOptions(providers=[tenant_b]))
+"""
+ENV1, ENV2, TENANT_B = "env-ONE-7001", "env-TWO-7002", "tenant-B-7003"
+
+
+def test_two_tenants_and_a_token_only_in_the_environment(make_stack, tmp_path) -> None:
+    program = tmp_path / "two_tenants.py"
+    program.write_text(TWO_TENANTS)
+    stack = make_stack([], program=program, token=None)
+    tenant_a = stack.emulator
+    tenant_a.configure(tokens=[ENV1])
+    with Emulator(tokens=[TENANT_B]) as tenant_b:
+        stack.pulumi("config", "set", "tenants:bUrl", tenant_b.url)
+        stack.pulumi("config", "set", "--secret", "tenants:bToken", TENANT_B)
+        # tenant-b gets its token as an argument, which beats the environment.
+        stack.env["DATAGOL_TOKEN"] = ENV1
+        stack.up()
+        assert tokens_used(tenant_a.requests()) == {
+            ("POST", sha(ENV1), True),
+            ("GET", sha(ENV1), True),
+        }
+        assert [p["segments"][-2] for p in tenant_a.requests(method="POST")] == ["el-a1"]
+        assert tokens_used(tenant_b.requests()) == {("POST", sha(TENANT_B), True)}
+        assert sorted(p["segments"][-2] for p in tenant_b.requests()) == ["el-b1", "el-b2"]
+        tenant_a.clear_requests()
+        tenant_b.clear_requests()
+
+        state = stack.export()["deployment"]["resources"]  # secrets decrypted
+        stack.transcript.pop()  # which is the point of --show-secrets: not grepped below
+        providers = {r["urn"].rsplit("::", 1)[-1] for r in state if r["type"] == PROVIDER_TYPE}
+        assert providers == {"datagol", "tenant-b"}
+        uses = {
+            r["urn"].rsplit("::", 1)[-1]: r["provider"].split("::")[-2]
+            for r in state
+            if r["type"].endswith("ExtractionRun")
+        }
+        assert uses == {"a1": "datagol", "b1": "tenant-b", "b2": "tenant-b"}
+        assert ENV1 not in json.dumps(state)  # from the environment: never stored at all
+
+        # The environment is read when the provider runs: refresh uses today's DATAGOL_TOKEN.
+        tenant_a.configure(tokens=[ENV2])
+        stack.env["DATAGOL_TOKEN"] = ENV2
+        stack.pulumi("refresh", "--yes", "--skip-preview")
+        assert tokens_used(tenant_a.requests()) == {("GET", sha(ENV2), True)}
+        assert tenant_b.requests() == []  # its runs track nothing
+        tenant_a.clear_requests()
+        again = stack.up()
+        assert "unchanged" in again.stdout and "updated" not in again.stdout
+        stack.pulumi("destroy", "--yes", "--skip-preview")
+        assert tenant_a.requests() == [] and tenant_b.requests() == []
+
+    exported = stack.pulumi("stack", "export").stdout
+    for secret in (ENV1, ENV2, TENANT_B):
+        assert secret not in exported
+        assert secret not in stack.all_output()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import pickle
+from pathlib import Path
 
 import pytest
 
@@ -178,3 +180,23 @@ def test_a_bad_number_names_every_place_it_can_come_from() -> None:
     text = str(info.value)
     assert "datagol:requestTimeout" in text
     assert "Provider argument request_timeout" in text and "DATAGOL_REQUEST_TIMEOUT" in text
+
+
+def test_no_module_the_provider_runs_starts_a_process() -> None:
+    # Settings travel as provider inputs; the provider never shells out to `pulumi` (or
+    # anything else). The emulator is a separate tool and may.
+    package = Path(__file__).resolve().parents[2] / "datagol_pulumi"
+    offenders = []
+    for path in package.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            if isinstance(node, ast.Attribute) and node.attr in ("system", "popen", "execvp"):
+                names = [f"os.{node.attr}"]
+            offenders += [f"{path.name}: {n}" for n in names if {n, n.split(".")[0]} & BANNED]
+    assert offenders == []
+
+
+BANNED = {"subprocess", "os.system", "os.popen", "os.execvp", "pty", "multiprocessing"}

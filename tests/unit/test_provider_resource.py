@@ -3,7 +3,9 @@ secret, and which provider each run is registered with."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import fields
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -167,3 +169,18 @@ def test_each_program_run_gets_its_own_implicit_provider() -> None:
             }
         }
         assert mocks.provider_of(f"{name}-1") == "datagol"
+
+
+def test_the_readme_two_tenant_example_does_what_it_says() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    [example] = [b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "eu_tenant" in b]
+    config = {"datagol:baseUrl": "https://default.example", "eu:token": "eu-token"}
+    mocks = run_program(lambda: exec(example, {}), config, ["eu:token"])
+    assert mocks.providers()["eu"]["datagol:token"] == secret("eu-token")
+    assert mocks.providers()["eu"]["datagol:requestTimeout"] == 120
+    assert mocks.providers()["datagol"]["datagol:baseUrl"] == "https://default.example"
+    assert {n: mocks.provider_of(n) for n in ("orders", "orders-eu", "invoices-eu")} == {
+        "orders": "datagol",
+        "orders-eu": "eu",
+        "invoices-eu": "eu",
+    }

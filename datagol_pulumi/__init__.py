@@ -22,7 +22,7 @@ from .errors import (
     TransportError,
     ValidationError,
 )
-from .group import ExtractionRunGroup
+from .group import ExtractionRunGroup, ExtractionRunGroupArgs
 from .provider import ExtractionRunGroupProvider, ExtractionRunProvider
 from .provider_resource import Provider, ProviderArgs
 from .resource import ExtractionRun, ExtractionRunArgs
@@ -38,6 +38,7 @@ __all__ = [
     "ExtractionRun",
     "ExtractionRunArgs",
     "ExtractionRunGroup",
+    "ExtractionRunGroupArgs",
     "ExtractionRunGroupProvider",
     "ExtractionRunProvider",
     "NotFoundError",

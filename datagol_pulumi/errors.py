@@ -26,8 +26,10 @@ class ConfigurationError(DataGolError, RunError):
     """
 
 
-class ValidationError(DataGolError):
+class ValidationError(DataGolError, RunError):
     """Run inputs are invalid; raised before any request is sent.
+
+    A :class:`pulumi.RunError`, so a program that raises it shows the message, not a traceback.
 
     ``failures`` holds ``(property, reason)`` pairs, the same pairs ``check`` reports.
     """

@@ -10,7 +10,7 @@ run inputs changed are re-triggered, and each run's outputs are under its key in
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 import pulumi
@@ -21,16 +21,31 @@ from .provider import ExtractionRunGroupProvider
 from .resource import (
     ExtractionRunArgs,
     failed_in_this_deployment,
+    refuse_unsafe_integers,
+    resource_args,
     timeout_from_options,
     with_provider,
 )
 
 
-def _spec(run: Mapping[str, Any] | ExtractionRunArgs) -> Any:
+@dataclass
+class ExtractionRunGroupArgs:
+    """The inputs of an :class:`ExtractionRunGroup`; every field is a ``pulumi.Input``."""
+
+    runs: pulumi.Input[Mapping[str, pulumi.Input[Mapping[str, Any] | ExtractionRunArgs]]]
+    max_concurrency: pulumi.Input[int] | None = None
+    wait_for_completion: pulumi.Input[bool] | None = None
+    poll_interval_seconds: pulumi.Input[float] | None = None
+    timeout_seconds: pulumi.Input[float] | None = None
+
+
+def _spec(resource_name: str, key: str, run: Any) -> Any:
     if isinstance(run, ExtractionRunArgs):
-        values = {f.name: getattr(run, f.name) for f in fields(run)}
-        return {k: v for k, v in values.items() if v is not None}
-    return run
+        run = {f.name: getattr(run, f.name) for f in fields(run)}
+    if isinstance(run, Mapping):
+        name = f"{resource_name}.runs.{key}"
+        return {k: refuse_unsafe_integers(name, k, v) for k, v in run.items() if v is not None}
+    return run  # an Output of the run's map; check reports what is wrong with it
 
 
 class ExtractionRunGroup(pulumi.dynamic.Resource, module="datagol", name="ExtractionRunGroup"):
@@ -45,23 +60,23 @@ class ExtractionRunGroup(pulumi.dynamic.Resource, module="datagol", name="Extrac
     def __init__(
         self,
         resource_name: str,
-        runs: pulumi.Input[Mapping[str, Mapping[str, Any] | ExtractionRunArgs]],
-        max_concurrency: pulumi.Input[int] | None = None,
-        wait_for_completion: pulumi.Input[bool] | None = None,
-        poll_interval_seconds: pulumi.Input[float] | None = None,
-        timeout_seconds: pulumi.Input[float] | None = None,
+        args: ExtractionRunGroupArgs | None = None,
         opts: pulumi.ResourceOptions | None = None,
+        **kwargs: Any,
     ) -> None:
+        """``ExtractionRunGroup(name, ExtractionRunGroupArgs(runs=...), opts)`` or
+        ``ExtractionRunGroup(name, runs=..., opts=opts)``."""
+        group_args, opts = resource_args(ExtractionRunGroupArgs, resource_name, args, opts, kwargs)
+        runs = group_args.runs
         if isinstance(runs, Mapping):
-            runs = {key: _spec(run) for key, run in runs.items()}
+            runs = {key: _spec(resource_name, key, run) for key, run in runs.items()}
+        timeout = group_args.timeout_seconds
         props: dict[str, Any] = {
             "runs": runs,
-            "max_concurrency": max_concurrency,
-            "wait_for_completion": wait_for_completion,
-            "poll_interval_seconds": poll_interval_seconds,
-            "timeout_seconds": timeout_seconds
-            if timeout_seconds is not None
-            else timeout_from_options(opts),
+            "max_concurrency": group_args.max_concurrency,
+            "wait_for_completion": group_args.wait_for_completion,
+            "poll_interval_seconds": group_args.poll_interval_seconds,
+            "timeout_seconds": timeout if timeout is not None else timeout_from_options(opts),
             "results": None,
             "triggered_keys": None,
         }

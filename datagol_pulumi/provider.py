@@ -37,7 +37,14 @@ from .runs import (
     trigger_run,
     validated,
 )
-from .validation import changed_properties, check_group, check_run, is_unknown, plain
+from .validation import (
+    changed_properties,
+    check_group,
+    check_run,
+    is_unknown,
+    plain,
+    present,
+)
 
 # Module level, so that it is shared by all providers of a process and never pickled.
 _CLIENT_LOCK = threading.Lock()
@@ -141,24 +148,26 @@ class ExtractionRunProvider(ClientProvider):
             delete_before_replace=False,
         )
 
+    # Outputs go to the engine through `present`: no null, so a no-op preview shows no change.
+
     def create(self, props: dict[str, Any]) -> CreateResult:
         outs = trigger_run(self.client(), validated(props), run_count=1, journal=self.journal())
-        return CreateResult(new_resource_id(outs), outs)
+        return CreateResult(new_resource_id(outs), present(outs))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         inputs = validated(news)
         olds = plain(olds)
         _, trigger, _ = changed_properties(olds, inputs)
         if not trigger:
-            return UpdateResult(carry_over(inputs, olds))
+            return UpdateResult(present(carry_over(inputs, olds)))
         run_count = int(olds.get("run_count") or 0) + 1
         return UpdateResult(
-            trigger_run(self.client(), inputs, run_count=run_count, journal=self.journal())
+            present(trigger_run(self.client(), inputs, run_count=run_count, journal=self.journal()))
         )
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         outs = {k: v for k, v in plain(props).items() if not k.startswith("__")}
-        return ReadResult(id_, refresh_status(_ClientOnFirstUse(self), outs))  # type: ignore[arg-type]
+        return ReadResult(id_, present(refresh_status(_ClientOnFirstUse(self), outs)))  # type: ignore[arg-type]
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         # A finished extraction cannot be undone; the run only leaves the stack.

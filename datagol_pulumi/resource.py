@@ -8,21 +8,25 @@ and refresh never trigger (a finished extraction cannot be undone).
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import MISSING, dataclass, fields, replace
+from typing import Any, TypeVar
 
 import pulumi
 import pulumi.dynamic
 
-from .errors import ConfigurationError, RunFailedError
+from .errors import ConfigurationError, RunFailedError, ValidationError
 from .provider import ExtractionRunProvider
 from .provider_resource import chooses_provider, current_program, implicit_provider
 from .runs import RUN_OUTPUTS
+from .validation import REPLACE_PROPERTIES, unsafe_integers
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|m|s|ms)")
 _UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+#: Inputs whose numbers DataGOL must receive exactly (ids, rows, triggers).
+_EXACT_PROPERTIES = frozenset((*REPLACE_PROPERTIES, "rows", "triggers"))
 
 
 @dataclass
@@ -42,6 +46,80 @@ class ExtractionRunArgs:
     poll_interval_seconds: pulumi.Input[float] | None = None
     timeout_seconds: pulumi.Input[float] | None = None
     batch_size: pulumi.Input[int] | None = None
+
+
+A = TypeVar("A")
+
+
+def resource_args(
+    args_type: type[A],
+    resource_name: str,
+    args: Any,
+    opts: Any,
+    kwargs: Mapping[str, Any],
+) -> tuple[A, pulumi.ResourceOptions | None]:
+    """The resource's args (a new object: the caller's is never changed) and options.
+
+    Accepts Pulumi's usual shapes: ``(name, args, opts)``, ``(name, opts)``, ``(name, **kwargs,
+    opts=opts)``; a misspelt keyword is refused with the valid ones, before anything is
+    registered.
+    """
+    kind = args_type.__name__
+    if isinstance(args, pulumi.ResourceOptions) and opts is None:
+        args, opts = None, args
+    if args is not None and not isinstance(args, args_type):
+        raise TypeError(
+            f"{resource_name}: the second argument must be a {kind} or pulumi.ResourceOptions, "
+            f"got {type(args).__name__}; pass the inputs as keywords or as {kind}(...)"
+        )
+    if opts is not None and not isinstance(opts, pulumi.ResourceOptions):
+        raise TypeError(
+            f"{resource_name}: opts must be pulumi.ResourceOptions, got {type(opts).__name__}"
+        )
+    names = [f.name for f in fields(args_type)]  # type: ignore[arg-type]
+    unknown = [k for k in kwargs if k not in names]
+    if unknown:
+        hint = difflib.get_close_matches(unknown[0], names, n=1)
+        suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+        raise TypeError(
+            f"{resource_name}: unknown argument {unknown[0]!r}{suggestion}; "
+            f"valid arguments: {', '.join(names)}"
+        )
+    if args is None:
+        # A missing required input becomes None: check then names it, with the resource's name.
+        required = [f.name for f in fields(args_type) if f.default is MISSING]  # type: ignore[arg-type]
+        return args_type(**{**dict.fromkeys(required), **kwargs}), opts
+    return (replace(args, **kwargs) if kwargs else args), opts
+
+
+def refuse_unsafe_integers(resource_name: str, prop: str, value: Any) -> Any:
+    """``value``, refused if it holds an int the engine would round (it carries floats).
+
+    Checked in the program, before the resource is registered; an ``Output`` is checked once
+    it resolves, still before registration.
+    """
+    if prop not in _EXACT_PROPERTIES or value is None:
+        return value
+
+    def refuse(resolved: Any) -> Any:
+        paths = unsafe_integers(resolved, prop)
+        if paths:
+            raise ValidationError(
+                [
+                    (
+                        paths[0],
+                        f"{paths[0]} is a whole number beyond 2**53 "
+                        f"({len(paths)} such value(s)); Pulumi carries numbers as 64-bit floats "
+                        "and would change it: pass it as a string",
+                    )
+                ],
+                resource_name,
+            )
+        return resolved
+
+    if isinstance(value, pulumi.Output):
+        return value.apply(refuse)
+    return refuse(value)
 
 
 def datagol_provider() -> pulumi.ProviderResource:
@@ -134,44 +212,20 @@ class ExtractionRun(pulumi.dynamic.Resource, module="datagol", name="ExtractionR
     def __init__(
         self,
         resource_name: str,
-        workspace_id: pulumi.Input[str] | ExtractionRunArgs | None = None,
-        extraction_id: pulumi.Input[str] | None = None,
-        element_type: pulumi.Input[str] | None = None,
-        element_id: pulumi.Input[str] | None = None,
-        mode: pulumi.Input[str] = "full",
-        where_clause: pulumi.Input[str] | None = None,
-        rows: pulumi.Input[Sequence[Mapping[str, Any]]] | None = None,
-        extract_only_new: pulumi.Input[bool] | None = None,
-        triggers: pulumi.Input[Mapping[str, Any]] | None = None,
+        args: ExtractionRunArgs | None = None,
         opts: pulumi.ResourceOptions | None = None,
-        *,
-        wait_for_completion: pulumi.Input[bool] | None = None,
-        poll_interval_seconds: pulumi.Input[float] | None = None,
-        timeout_seconds: pulumi.Input[float] | None = None,
-        batch_size: pulumi.Input[int] | None = None,
+        **kwargs: Any,
     ) -> None:
-        if isinstance(workspace_id, ExtractionRunArgs):
-            args = workspace_id
-        else:
-            args = ExtractionRunArgs(
-                workspace_id=workspace_id,
-                extraction_id=extraction_id,
-                element_type=element_type,
-                element_id=element_id,
-                mode=mode,
-                where_clause=where_clause,
-                rows=rows,
-                extract_only_new=extract_only_new,
-                triggers=triggers,
-                wait_for_completion=wait_for_completion,
-                poll_interval_seconds=poll_interval_seconds,
-                timeout_seconds=timeout_seconds,
-                batch_size=batch_size,
-            )
-        if args.timeout_seconds is None:
-            args.timeout_seconds = timeout_from_options(opts)
+        """``ExtractionRun(name, ExtractionRunArgs(...), opts)`` or ``ExtractionRun(name,
+        workspace_id=..., ..., opts=opts)``; keyword arguments override fields of ``args``."""
+        run_args, opts = resource_args(ExtractionRunArgs, resource_name, args, opts, kwargs)
+        if run_args.timeout_seconds is None:
+            run_args = replace(run_args, timeout_seconds=timeout_from_options(opts))
         # Not dataclasses.asdict: it deep-copies, and Outputs and large rows must pass as they are.
-        props: dict[str, Any] = {f.name: getattr(args, f.name) for f in fields(args)}
+        props: dict[str, Any] = {
+            f.name: refuse_unsafe_integers(resource_name, f.name, getattr(run_args, f.name))
+            for f in fields(run_args)
+        }
         # Declared outputs must be present (as None) to become attributes of the resource.
         props.update(dict.fromkeys(RUN_OUTPUTS))
         super().__init__(ExtractionRunProvider(), resource_name, props, with_provider(opts))

@@ -24,10 +24,13 @@ from .client import DataGolClient, RunStatus, utc_now
 from .errors import ApiError, DataGolError, TransportError, ValidationError
 from .journal import InflightJournal
 from .payload import RequestDigest, rows_digest, trigger_requests
-from .validation import RUN_PROPERTIES, changed_properties, check_run
-
-DEFAULT_POLL_INTERVAL_SECONDS = 5.0
-DEFAULT_TIMEOUT_SECONDS = 3600.0
+from .validation import (
+    DEFAULT_POLL_INTERVAL_SECONDS,
+    DEFAULT_TIMEOUT_SECONDS,
+    RUN_PROPERTIES,
+    changed_properties,
+    check_run,
+)
 
 #: Outputs a run adds to the echo of its inputs (``rows`` excepted).
 RUN_OUTPUTS = (

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from .payload import canonical_json, rows_digest
@@ -28,6 +29,43 @@ SETTING_PROPERTIES = (
     "batch_size",
 )
 RUN_PROPERTIES = REPLACE_PROPERTIES + TRIGGER_PROPERTIES + SETTING_PROPERTIES
+
+DEFAULT_POLL_INTERVAL_SECONDS = 5.0
+DEFAULT_TIMEOUT_SECONDS = 3600.0
+
+#: What an absent optional value means, for inputs and outputs alike. An ExtractionRun's
+#: outputs carry these instead of null: the engine drops null outputs, and a preview shows a
+#: dropped output as unknown, so a no-op preview would list them as changes. ``diff`` compares
+#: the same effective values, so an omitted value and its meaning never count as a change.
+ABSENT: dict[str, Any] = {
+    "where_clause": "",
+    "extract_only_new": False,
+    "triggers": {},
+    "wait_for_completion": False,
+    "poll_interval_seconds": DEFAULT_POLL_INTERVAL_SECONDS,
+    "timeout_seconds": DEFAULT_TIMEOUT_SECONDS,
+    "batch_size": 0,
+    "rows_digest": "",
+    "row_count": 0,
+    "request_id": "",
+    "status": "",
+    "message": "",
+    "error": "",
+    "finished_at": "",
+    "duration_seconds": 0.0,
+    "request_digest": "",
+}
+
+
+def effective(prop: str, value: Any) -> Any:
+    """``value``, or what its absence means (see :data:`ABSENT`)."""
+    return ABSENT.get(prop) if value is None else value
+
+
+def present(outputs: Mapping[str, Any]) -> dict[str, Any]:
+    """``outputs`` with every absent value replaced by what it means, for the engine."""
+    return {k: (ABSENT[k] if v is None and k in ABSENT else v) for k, v in outputs.items()}
+
 
 MODES = ("full", "filter", "selected", "new")
 ELEMENT_TYPES = ("COLUMN", "FILE", "FOLDER")
@@ -47,14 +85,16 @@ _SECRET_SIG_KEY = rpc._special_sig_key
 _SECRET_SIG = rpc._special_secret_sig
 
 
-def _scan(value: Any, limit: int = 2 * MAX_ROW_DEPTH) -> tuple[bool, bool, int]:
-    """One pass over a value: (holds an unknown, holds a secret wrapper, container depth).
+def _scan(value: Any, limit: int = 2 * MAX_ROW_DEPTH) -> tuple[bool, bool, int, bool]:
+    """One pass over a value: (holds an unknown, holds a secret wrapper, container depth,
+    holds a float).
 
     Iterative, so hostile nesting cannot exhaust the stack, and it stops descending below
     ``limit``. Scalars are checked where they stand rather than queued: with 100,000 rows this
-    walk is most of what ``check`` costs.
+    walk is most of what ``check`` costs. Unknowns come as ``pulumi.output.Unknown`` objects
+    from the engine (check, diff) and as the ``UNKNOWN`` string in a program's preview.
     """
-    unknown = secret = False
+    unknown = secret = floats = False
     deepest = 0
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
@@ -67,7 +107,8 @@ def _scan(value: Any, limit: int = 2 * MAX_ROW_DEPTH) -> tuple[bool, bool, int]:
         elif kind is list or kind is tuple:
             children = item
         else:
-            unknown = unknown or (kind is str and item == rpc.UNKNOWN)
+            unknown = unknown or kind is Unknown or (kind is str and item == rpc.UNKNOWN)
+            floats = floats or kind is float
             continue
         if depth > deepest:
             deepest = depth
@@ -78,11 +119,65 @@ def _scan(value: Any, limit: int = 2 * MAX_ROW_DEPTH) -> tuple[bool, bool, int]:
             if kind is str:
                 if child == rpc.UNKNOWN:
                     unknown = True
+            elif kind is float:
+                floats = True
             elif kind in _SCALARS:
                 continue
+            elif kind is Unknown:
+                unknown = True
             elif kind is dict or kind is list or isinstance(child, (Mapping, tuple)):
                 stack.append((child, depth + 1))
-    return unknown, secret, deepest
+    return unknown, secret, deepest, floats
+
+
+#: Beyond this, a whole number cannot cross the engine intact: it carries every number as a
+#: 64-bit float.
+MAX_SAFE_INTEGER = 2**53
+
+
+def whole_numbers(value: Any) -> Any:
+    """``value`` with floats that hold a whole number (as the engine delivers ``1``) as ints.
+
+    Used on rows, triggers and ids, so that DataGOL receives ``{"id": 1}``, never ``1.0``.
+    Floats beyond :data:`MAX_SAFE_INTEGER` stay floats: the program refuses ints that large
+    (:func:`unsafe_integers`), so such a float was a float to begin with.
+    """
+    kind = type(value)
+    if kind is float:
+        return int(value) if value.is_integer() and abs(value) <= MAX_SAFE_INTEGER else value
+    if kind is dict or (kind is not list and isinstance(value, Mapping)):
+        return {k: whole_numbers(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [whole_numbers(v) for v in value]
+    return value
+
+
+def legacy_floats(value: Any) -> Any:
+    """``value`` as versions before 0.2 stored it: every number a float, as the engine sent it."""
+    kind = type(value)
+    if kind is int:
+        return float(value)
+    if kind is dict or (kind is not list and isinstance(value, Mapping)):
+        return {k: legacy_floats(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [legacy_floats(v) for v in value]
+    return value
+
+
+def unsafe_integers(value: Any, path: str) -> list[str]:
+    """Paths of the ints in ``value`` that the engine would round (beyond 2**53)."""
+    found: list[str] = []
+    stack: list[tuple[Any, str]] = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        kind = type(item)
+        if kind is int and abs(item) > MAX_SAFE_INTEGER:
+            found.append(where)
+        elif isinstance(item, Mapping):
+            stack.extend((v, f"{where}.{k}") for k, v in item.items())
+        elif kind is list or kind is tuple:
+            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(item))
+    return sorted(found)
 
 
 def is_unknown(value: Any) -> bool:
@@ -90,7 +185,13 @@ def is_unknown(value: Any) -> bool:
     kind = type(value)
     if kind is str:
         return value == rpc.UNKNOWN
+    if kind is Unknown:
+        return True
     return False if kind in _SCALARS else _scan(value)[0]
+
+
+def _wholly_unknown(value: Any) -> bool:
+    return type(value) is Unknown or (type(value) is str and value == rpc.UNKNOWN)
 
 
 def plain(value: Any) -> Any:
@@ -121,10 +222,14 @@ def _type_name(value: Any) -> str:
 
 def _check_id(inputs: Mapping[str, Any], prop: str, out: dict, failures: list[Failure]) -> None:
     value = inputs.get(prop)
+    if type(value) is float and value.is_integer() and abs(value) <= MAX_SAFE_INTEGER:
+        value = int(value)  # the engine carries 7781 as 7781.0; the id is "7781"
     if value is None or value == "":
         failures.append((prop, f"{prop} is required"))
     elif isinstance(value, bool) or not isinstance(value, (str, int)):
-        failures.append((prop, f"{prop} must be a string, got {_type_name(value)}"))
+        failures.append(
+            (prop, f"{prop} must be a string (quote it if it looks like a number), got {value!r}")
+        )
     else:
         out[prop] = str(value)
 
@@ -180,11 +285,14 @@ def check_run(inputs: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]
     """
     inputs = dict(inputs)
     scans = {key: _scan(value) for key, value in inputs.items()}
-    for key, (_, secret, _) in list(scans.items()):
+    for key, (_, secret, _, _) in list(scans.items()):
         if secret:
             inputs[key] = _unwrap(inputs[key])
             scans[key] = _scan(inputs[key])
-    unknown = {key for key, (is_unknown_, _, _) in scans.items() if is_unknown_}
+    for key in ("rows", "triggers"):
+        if key in scans and scans[key][3]:
+            inputs[key] = whole_numbers(inputs[key])
+    unknown = {key for key, (is_unknown_, _, _, _) in scans.items() if is_unknown_}
     out: dict[str, Any] = dict(inputs)
     failures: list[Failure] = []
 
@@ -250,7 +358,7 @@ def check_run(inputs: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]
     rows = inputs.get("rows")
     if mode == "selected":
         if "rows" not in unknown:
-            _check_rows(rows, scans.get("rows", (False, False, 0))[2], failures)
+            _check_rows(rows, scans.get("rows", (False, False, 0, False))[2], failures)
     elif rows is not None and mode is not None:
         failures.append(
             ("rows", f"rows are only sent with mode 'selected', not {mode!r}; remove rows")
@@ -305,7 +413,8 @@ def changed_properties(
     """Which declared inputs changed: (replace, re-trigger, update-only) property names.
 
     The engine hands ``diff`` the previous *outputs*; they echo every input but ``rows``, whose
-    digest stands in for them. Unknown new values count as changed. ``__provider`` is never
+    digest stands in for them. Values are compared by what they mean (an omitted where clause
+    equals ""; 1.0 equals 1). Unknown new values count as changed. ``__provider`` is never
     compared: a new SDK or package version must not re-trigger anything.
     """
     new_inputs = plain(dict(new_inputs))
@@ -321,11 +430,21 @@ def changed_properties(
             if is_unknown(new):
                 changed[group].append(prop)
             elif prop == "rows":
-                if rows_digest(new) != old_outputs.get("rows_digest"):
+                if not _same_rows(new, old_outputs.get("rows_digest")):
                     changed[group].append(prop)
-            elif new != old_outputs.get(prop):
+            elif effective(prop, new) != effective(prop, old_outputs.get(prop)):
                 changed[group].append(prop)
     return changed["replace"], changed["trigger"], changed["setting"]
+
+
+def _same_rows(rows: Any, old_digest: Any) -> bool:
+    if rows is not None and _scan(rows)[3]:
+        rows = whole_numbers(rows)  # the engine hands diff floats; check sent ints
+    if rows_digest(rows) == (old_digest or None):
+        return True
+    # Versions before 0.2 sent and hashed numbers as the engine delivered them (1 as 1.0): the
+    # same rows must not re-trigger a paid run after an upgrade.
+    return rows is not None and bool(old_digest) and rows_digest(legacy_floats(rows)) == old_digest
 
 
 GROUP_PROPERTIES = (
@@ -371,7 +490,7 @@ def check_group(inputs: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure
         _check_number(inputs, "max_concurrency", out, failures, integer=True)
 
     runs = inputs.get("runs")
-    if is_unknown(runs):
+    if _wholly_unknown(runs):
         out["runs"] = runs
         return out, failures
     if not isinstance(runs, Mapping) or not runs:
@@ -381,6 +500,9 @@ def check_group(inputs: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure
         return out, failures
     normalised_runs: dict[str, Any] = {}
     for key, spec in runs.items():
+        if _wholly_unknown(spec):
+            normalised_runs[key] = spec
+            continue
         if not isinstance(spec, Mapping):
             failures.append((f"runs.{key}", f"run {key!r} must be a map of run properties"))
             continue

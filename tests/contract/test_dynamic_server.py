@@ -9,6 +9,7 @@ exactly the requests the lifecycle promises.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -21,8 +22,11 @@ from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import proto, rpc
 from pulumi.runtime.proto import provider_pb2_grpc
 
-from datagol_pulumi import ExtractionRunProvider
+from datagol_pulumi import ExtractionRunGroupProvider, ExtractionRunProvider
 from datagol_pulumi.emulator import Emulator
+from datagol_pulumi.payload import rows_digest
+from datagol_pulumi.runs import RUN_OUTPUTS
+from datagol_pulumi.validation import RUN_PROPERTIES
 from tests.conftest import TOKEN, WORKSPACE_ID
 
 URN = "urn:pulumi:test::datagol-pulumi::pulumi-python:dynamic/datagol:ExtractionRun::orders"
@@ -161,3 +165,139 @@ def test_wrong_token_fails_create_without_echoing_it(server, emulator: Emulator)
     assert "datagol:token" in details
     assert "not-the-token-42" not in details
     assert len(emulator.requests()) == 1
+
+
+# -- What the engine really sends: unknowns at preview, every number a float -------------------
+
+GROUP_URN = "urn:pulumi:test::datagol-pulumi::pulumi-python:dynamic/datagol:ExtractionRunGroup::g"
+GROUP_PROVIDER = serialize_provider(ExtractionRunGroupProvider())
+
+
+def check(stub, news: dict[str, Any], olds: dict[str, Any] | None = None, urn: str = URN):
+    return stub.Check(proto.CheckRequest(urn=urn, olds=struct(olds or {}), news=struct(news)))
+
+
+def test_unknown_inputs_pass_check_and_plan_a_change_without_a_request(
+    server, emulator: Emulator
+) -> None:
+    configure(server, emulator)
+    # rpc.UNKNOWN is what the program sends for an Output not known at preview; the server
+    # hands check and diff a pulumi.output.Unknown object for it.
+    for prop in ("element_id", "workspace_id", "mode", "where_clause", "triggers"):
+        checked = check(server, {**RUN, prop: rpc.UNKNOWN})
+        assert list(checked.failures) == [], prop
+        assert checked.inputs.fields[prop].string_value == rpc.UNKNOWN
+    rows = check(
+        server,
+        {**RUN, "mode": "selected", "where_clause": None, "rows": [{"id": rpc.UNKNOWN}]},
+    )
+    assert list(rows.failures) == []
+
+    # What is already known to be wrong is still refused, next to an unknown.
+    bad = check(server, {**RUN, "element_id": rpc.UNKNOWN, "element_type": "TABLE"})
+    assert [f.property for f in bad.failures] == ["element_type"]
+
+    created = server.Create(proto.CreateRequest(urn=URN, properties=check(server, RUN).inputs))
+    emulator.clear_requests()
+    news = {**props(check(server, RUN).inputs), "element_id": rpc.UNKNOWN}
+    diff = server.Diff(
+        proto.DiffRequest(id=created.id, urn=URN, olds=created.properties, news=struct(news))
+    )
+    assert diff.changes == proto.DiffResponse.DIFF_SOME
+    assert list(diff.replaces) == ["element_id"]
+    news = {**props(check(server, RUN).inputs), "where_clause": rpc.UNKNOWN}
+    diff = server.Diff(
+        proto.DiffRequest(id=created.id, urn=URN, olds=created.properties, news=struct(news))
+    )
+    assert diff.changes == proto.DiffResponse.DIFF_SOME
+    assert list(diff.replaces) == []
+    assert emulator.requests() == []
+
+
+def test_unknown_runs_of_a_group_pass_check(server, emulator: Emulator) -> None:
+    configure(server, emulator)
+    run = {k: v for k, v in RUN.items() if k != "__provider"}
+    for runs in (
+        rpc.UNKNOWN,
+        {"a": rpc.UNKNOWN},
+        {"a": {**run, "element_id": rpc.UNKNOWN}, "b": run},
+    ):
+        checked = check(server, {"runs": runs, "__provider": GROUP_PROVIDER}, urn=GROUP_URN)
+        assert list(checked.failures) == [], runs
+    bad = check(
+        server,
+        {
+            "runs": {"a": {**run, "element_id": rpc.UNKNOWN, "mode": "nope"}},
+            "__provider": GROUP_PROVIDER,
+        },
+        urn=GROUP_URN,
+    )
+    assert [f.property for f in bad.failures] == ["runs.a.mode"]
+    assert emulator.requests() == []
+
+
+def test_whole_numbers_reach_datagol_as_integers(server, emulator: Emulator) -> None:
+    configure(server, emulator)
+    run = {
+        **RUN,
+        "element_id": 7781,
+        "mode": "selected",
+        "where_clause": None,
+        "rows": [{"id": 1, "big": 2**53, "ratio": 0.5, "nested": {"n": [3]}}],
+        "triggers": {"release": 2},
+        "batch_size": 10,
+    }
+    checked = check(server, run)
+    assert list(checked.failures) == []
+    inputs = props(checked.inputs)
+    assert inputs["element_id"] == "7781"
+    created = server.Create(proto.CreateRequest(urn=URN, properties=checked.inputs))
+    [post] = emulator.requests()
+    assert post["path"].endswith("/extraction/ext-1/FOLDER/7781/run")
+    # Compared as JSON text: 1 == 1.0 in Python, but not on DataGOL's wire.
+    assert json.dumps(post["body"], sort_keys=True) == json.dumps(
+        {"selectAll": False, "rows": [{"id": 1, "big": 2**53, "ratio": 0.5, "nested": {"n": [3]}}]},
+        sort_keys=True,
+    )
+    emulator.clear_requests()
+    # The state holds floats again (the engine's numbers); the next diff is still a no-op.
+    again = server.Diff(
+        proto.DiffRequest(id=created.id, urn=URN, olds=created.properties, news=checked.inputs)
+    )
+    assert again.changes == proto.DiffResponse.DIFF_NONE
+    assert emulator.requests() == []
+
+
+def test_rows_hashed_as_floats_by_an_earlier_version_do_not_re_trigger(
+    server, emulator: Emulator
+) -> None:
+    configure(server, emulator)
+    run = {**RUN, "mode": "selected", "where_clause": None, "rows": [{"id": 1, "n": 2.5}]}
+    checked = check(server, run)
+    created = server.Create(proto.CreateRequest(urn=URN, properties=checked.inputs))
+    olds = props(created.properties)
+    # Versions before 0.2 hashed the rows as they arrived: {"id": 1.0, "n": 2.5}.
+    olds["rows_digest"] = rows_digest([{"id": 1.0, "n": 2.5}])
+    assert olds["rows_digest"] != props(created.properties)["rows_digest"]
+    diff = server.Diff(
+        proto.DiffRequest(id=created.id, urn=URN, olds=struct(olds), news=checked.inputs)
+    )
+    assert diff.changes == proto.DiffResponse.DIFF_NONE
+    changed = struct({**props(checked.inputs), "rows": [{"id": 2, "n": 2.5}]})
+    diff = server.Diff(proto.DiffRequest(id=created.id, urn=URN, olds=struct(olds), news=changed))
+    assert diff.changes == proto.DiffResponse.DIFF_SOME
+    assert len(emulator.requests()) == 1  # the create
+
+
+def test_outputs_are_never_null_so_a_no_op_preview_shows_no_change(
+    server, emulator: Emulator
+) -> None:
+    # The engine drops null outputs, and a preview shows a dropped output as unknown: every
+    # declared output must come back with a value.
+    configure(server, emulator)
+    created = server.Create(proto.CreateRequest(urn=URN, properties=check(server, RUN).inputs))
+    outs = props(created.properties)
+    declared = [*RUN_PROPERTIES, *RUN_OUTPUTS]
+    missing = [k for k in declared if k != "rows" and outs.get(k) is None]
+    assert missing == []
+    assert (outs["error"], outs["finished_at"], outs["triggers"]) == ("", "", {})

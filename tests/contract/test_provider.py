@@ -83,7 +83,7 @@ def test_create_sends_exactly_one_request_per_mode(
     assert result.outs["run_count"] == 1
     assert result.outs["status"] == "QUEUED"
     assert result.outs["triggered_at"].endswith("Z")
-    assert result.outs["error"] is None
+    assert result.outs["error"] == ""  # never null: see validation.ABSENT
     assert "rows" not in result.outs
     # Every input but rows is echoed, None included; so is request_id.
     assert set(BASE) | {"mode", "where_clause", "extract_only_new", "triggers"} <= set(result.outs)
@@ -150,7 +150,7 @@ def test_read_polls_status_of_waited_runs_and_never_posts(emulator, make_provide
     assert [r["method"] for r in emulator.requests()] == ["GET"]
     assert emulator.requests()[0]["path"] == f"/noCo/api/v1/requestLog/status/{created.id}"
     assert read.outs["status"] == "COMPLETED"
-    assert read.outs["error"] is None  # the timed-out wait has since finished
+    assert read.outs["error"] == ""  # the timed-out wait has since finished
     assert read.outs["run_count"] == 1
 
 
@@ -177,7 +177,7 @@ def test_no_request_id_still_creates_with_a_generated_id(emulator, make_provider
     emulator.configure(response_shape=shape)
     result = make_provider().create(inputs())
     assert len(emulator.requests()) == 1
-    assert result.outs.get("request_id") is None
+    assert result.outs["request_id"] == ""
     assert result.id.startswith("run-")
     assert result.outs["status"] == "TRIGGERED"  # no status in the answer either
 
@@ -348,8 +348,8 @@ def test_huge_success_body_is_accepted_without_request_id(make_provider, canned_
     port, received = canned_server(b'{"junk": "' + b"x" * (2 * 1024 * 1024) + b'"}')
     result = make_provider(baseUrl=f"http://127.0.0.1:{port}").create(inputs())
     assert len(received) == 1
-    assert result.outs.get("request_id") is None
-    assert result.outs.get("error") is None
+    assert result.outs["request_id"] == ""
+    assert result.outs["error"] == ""
 
 
 # -- waiting and batches ----------------------------------------------------------------------
@@ -359,7 +359,7 @@ def test_wait_for_completion_polls_until_final(emulator, make_provider) -> None:
     emulator.configure(job_seconds=0.3)
     result = make_provider().create(inputs(wait_for_completion=True, poll_interval_seconds=0.05))
     assert result.outs["status"] == "COMPLETED"
-    assert result.outs.get("error") is None
+    assert result.outs["error"] == ""
     assert result.outs["finished_at"] >= result.outs["triggered_at"]
     assert result.outs["duration_seconds"] >= 0.3
     methods = [r["method"] for r in emulator.requests()]

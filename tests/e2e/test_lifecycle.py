@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import yaml
@@ -14,13 +15,17 @@ PREFIX = f"/noCo/api/v2/workspaces/{WORKSPACE_ID}/extraction/ext-1/COLUMN"
 ONE_PER_MODE = [
     run("full"),
     run("filter", mode="filter", where_clause="status = 'open'"),
-    run("selected", mode="selected", rows=[{"id": "row1", "name": "Sample Data"}]),
+    # Numbers cross the engine as floats; DataGOL must still get {"n": 1}, never 1.0.
+    run("selected", mode="selected", rows=[{"id": "row1", "name": "Sample Data", "n": 1}]),
     run("new", mode="new", triggers={"release": "1"}),
 ]
 EXPECTED = {
     "full": ("false", {"selectAll": True}),
     "filter": ("false", {"selectAll": True, "whereClause": "status = 'open'"}),
-    "selected": ("false", {"selectAll": False, "rows": [{"id": "row1", "name": "Sample Data"}]}),
+    "selected": (
+        "false",
+        {"selectAll": False, "rows": [{"id": "row1", "name": "Sample Data", "n": 1}]},
+    ),
     "new": ("true", {"selectAll": True}),
 }
 
@@ -39,7 +44,7 @@ def test_full_lifecycle(make_stack) -> None:
     for name, (query, body) in EXPECTED.items():
         assert posts[name]["path"] == f"{PREFIX}/el-{name}/run"
         assert posts[name]["query"] == {"extractOnlyNew": query}
-        assert posts[name]["body"] == body
+        assert json.dumps(posts[name]["body"], sort_keys=True) == json.dumps(body, sort_keys=True)
     outputs = stack.outputs()
     assert {k: outputs[k]["request_id"] for k in EXPECTED} == {
         k: posts[k]["request_id"] for k in EXPECTED
@@ -47,7 +52,10 @@ def test_full_lifecycle(make_stack) -> None:
     assert all(outputs[k]["run_count"] == 1 for k in EXPECTED)
     stack.emulator.clear_requests()
 
-    # 2. up again: no changes, zero requests.
+    # 2. preview and up again: no changes, outputs included; zero requests.
+    noop = stack.preview("--diff")
+    assert "6 unchanged" in noop.stdout
+    assert "[unknown]" not in noop.stdout and "~ " not in noop.stdout, noop.stdout
     again = stack.up()
     assert "6 unchanged" in again.stdout  # four runs, the provider and the stack
     assert stack.emulator.requests() == []

@@ -78,6 +78,8 @@ def test_group_retriggers_only_the_changed_key(make_stack) -> None:
     assert len(stack.resources("pulumi-python:dynamic/datagol:ExtractionRunGroup")) == 1
     stack.emulator.clear_requests()
 
+    noop = stack.preview("--diff")
+    assert "[unknown]" not in noop.stdout and "~ " not in noop.stdout, noop.stdout
     stack.up()
     assert stack.emulator.requests() == []
 

@@ -104,10 +104,26 @@ def test_rotation_config_file_rename_and_no_secret_in_clear(make_stack, capfd) -
 
 TWO_TENANTS = """
 import pulumi
+from pulumi.dynamic import CreateResult, Resource, ResourceProvider
 from datagol_pulumi import ExtractionRun, Provider
 
+
+class Echo(ResourceProvider):
+    def create(self, props):
+        return CreateResult("tenant", {"url": props["given"]})
+
+
+class Tenant(Resource):
+    url: pulumi.Output[str]
+
+    def __init__(self, name, given):
+        super().__init__(Echo(), name, {"given": given, "url": None})
+
+
 tenants = pulumi.Config("tenants")
-tenant_b = Provider("tenant-b", base_url=tenants.require("bUrl"), token=tenants.require_secret("bToken"))
+# Tenant B's URL is another resource's output: unknown at preview, known once it is created.
+tenant_b_url = Tenant("tenant-b-url", tenants.require("bUrl")).url
+tenant_b = Provider("tenant-b", base_url=tenant_b_url, token=tenants.require_secret("bToken"))
 
 
 def spec(name, **extra):
@@ -142,6 +158,11 @@ def test_two_tenants_and_a_token_only_in_the_environment(make_stack, tmp_path) -
         stack.pulumi("config", "set", "--secret", "tenants:bToken", TENANT_B)
         # tenant-b gets its token as an argument, which beats the environment.
         stack.env["DATAGOL_TOKEN"] = ENV1
+        preview = stack.preview()
+        assert (
+            "+ 8 to create" in preview.stdout
+        )  # stack, tenant url, 2 providers, component, 3 runs
+        assert tenant_a.requests() == [] and tenant_b.requests() == []
         stack.up()
         assert tokens_used(tenant_a.requests()) == {
             ("POST", sha(ENV1), True),
@@ -156,7 +177,7 @@ def test_two_tenants_and_a_token_only_in_the_environment(make_stack, tmp_path) -
         state = stack.export()["deployment"]["resources"]  # secrets decrypted
         stack.transcript.pop()  # which is the point of --show-secrets: not grepped below
         providers = {r["urn"].rsplit("::", 1)[-1] for r in state if r["type"] == PROVIDER_TYPE}
-        assert providers == {"datagol", "tenant-b"}
+        assert providers == {"datagol", "tenant-b", "default"}  # "default": Tenant's own
         uses = {
             r["urn"].rsplit("::", 1)[-1]: r["provider"].split("::")[-2]
             for r in state

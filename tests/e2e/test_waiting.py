@@ -14,7 +14,7 @@ def test_waited_run_reports_completion(make_stack) -> None:
     out = stack.outputs()["a"]
     assert out["status"] == "COMPLETED"
     assert out["finished_at"] > out["triggered_at"]
-    assert out.get("error") is None
+    assert out["error"] == ""
     assert len(stack.posts()) == 1
 
 

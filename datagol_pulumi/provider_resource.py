@@ -82,8 +82,8 @@ class Provider(pulumi.ProviderResource):
     ) -> None:
         arguments = locals()
         given = {k: v for k, v in arguments.items() if k in _FIELDS and v is not None}
-        if isinstance(args, pulumi.ResourceOptions):  # Provider(name, opts): Pulumi's usual order
-            args, opts = None, args
+        if isinstance(args, pulumi.ResourceOptions) and opts is None:
+            args, opts = None, args  # Provider(name, opts): the order of Pulumi's own providers
         if args is not None:
             if given:
                 raise TypeError(

@@ -16,8 +16,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 import requests
+from pulumi.dynamic import Config, ConfigureRequest
 
-from datagol_pulumi.config import STACK_KEY
+from datagol_pulumi.config import STACK_SCOPE_KEY
 from datagol_pulumi.payload import trigger_requests
 from datagol_pulumi.provider import ExtractionRunProvider
 from datagol_pulumi.runs import validated
@@ -44,12 +45,13 @@ JOURNAL_ENV = "DATAGOL_JOURNAL_DIR"
 
 def _provider(url: str, stack: str | None = None) -> ExtractionRunProvider:
     provider = ExtractionRunProvider()
-    # What configure() would store; configure itself needs a ConfigureRequest from the engine.
-    provider._inputs = {"datagol:baseUrl": url, "datagol:token": TOKEN}
+    # The provider resource's inputs, as the engine hands them to configure.
+    inputs = {"datagol:baseUrl": url, "datagol:token": TOKEN}
     if stack:
         # Under a real `pulumi up` the provider also knows its stack, which turns on the
         # in-flight journal (a file written before and removed after every trigger).
-        provider._inputs[STACK_KEY] = stack
+        inputs[STACK_SCOPE_KEY] = stack
+    provider.configure(ConfigureRequest(Config(raw_config=inputs, project_name="bench")))
     return provider
 
 

@@ -25,16 +25,8 @@ from pulumi.dynamic import (
 )
 
 from .client import DataGolClient
-from .config import (
-    NAMESPACE,
-    PUBLIC_KEYS,
-    SECRET_KEYS,
-    STACK_KEY,
-    STACK_SECRETS_KEY,
-    Settings,
-    read_stack_config,
-)
-from .errors import DataGolError, ValidationError
+from .config import KEYS, LEGACY_SECRET_NAMES_KEY, STACK_SCOPE_KEY, Settings
+from .errors import ConfigurationError, DataGolError, ValidationError
 from .journal import InflightJournal
 from .runs import (
     NOT_SENT,
@@ -90,41 +82,53 @@ class ClientProvider(ResourceProvider):
         pass
 
     def configure(self, req: ConfigureRequest) -> None:
-        keys = [f"{NAMESPACE}:{k}" for k in PUBLIC_KEYS + SECRET_KEYS] + [
-            STACK_KEY,
-            STACK_SECRETS_KEY,
-        ]
-        self._inputs = {k: v for k in keys if (v := req.config.get(k)) is not None}
-        # Validates every value given now, so that preview reports a bad one; secrets kept in
-        # the stack config are only read when a request is about to be sent.
-        Settings.load(self._inputs.get)
+        """Read every setting: the provider resource's inputs, then ``DATAGOL_*`` variables.
+
+        A bad value fails here, so `pulumi preview` reports it before any request. Nothing is
+        sent and no credential is required yet: a refresh of runs that track nothing needs none.
+        """
+        inputs = {k.config_key: v for k in KEYS if (v := req.config.get(k.config_key)) is not None}
+        self._settings = Settings.load(inputs.get)
+        self._stack_scope = req.config.get(STACK_SCOPE_KEY)
+        # 0.1.0 kept credentials out of its provider's inputs and named them here instead.
+        self._legacy_secret_names = str(req.config.get(LEGACY_SECRET_NAMES_KEY) or "")
         self._client = None
 
-    def _settings(self) -> Settings:
-        inputs: dict[str, Any] = getattr(self, "_inputs", {})
-        stack = inputs.get(STACK_KEY)
-        in_stack = set(str(inputs.get(STACK_SECRETS_KEY) or "").split(","))
-
-        def get(key: str) -> Any:
-            value = inputs.get(key)
-            if value is None and stack and key.split(":", 1)[1] in in_stack:
-                value = read_stack_config(key, str(stack))
-            return value
-
-        return Settings.load(get)
-
     def client(self) -> DataGolClient:
-        """The process's client, built on first use (not at construction, not at configure)."""
+        """The process's client, built when the first request is about to be sent."""
         with _CLIENT_LOCK:
             client: DataGolClient | None = getattr(self, "_client", None)
             if client is None:
-                client = self._client = DataGolClient(self._settings())
+                settings: Settings = getattr(self, "_settings", None) or Settings.load({}.get)
+                self._refuse_legacy_without_credentials(settings)
+                client = self._client = DataGolClient(settings)
             return client
+
+    def _refuse_legacy_without_credentials(self, settings: Settings) -> None:
+        # A state written by 0.1.0 holds no credential; its provider is updated by the next
+        # `pulumi up`. Until then say so, instead of sending a request that will get a 401.
+        if getattr(self, "_legacy_secret_names", "") and not settings.secrets():
+            raise ConfigurationError(
+                "This stack's DataGOL provider was deployed by datagol-pulumi 0.1.0, which kept "
+                "its credentials out of the state. Run `pulumi up` once (it updates the provider "
+                "and sends nothing), or set DATAGOL_TOKEN for this command"
+            )
 
     def journal(self) -> InflightJournal | None:
         """Triggers in flight for this stack; None outside a stack (tests, direct use)."""
-        stack = getattr(self, "_inputs", {}).get(STACK_KEY)
+        stack = getattr(self, "_stack_scope", None)
         return InflightJournal(str(stack)) if stack else None
+
+
+class _ClientOnFirstUse:
+    """The provider's client, built only if a request is actually made (refresh of runs that
+    track nothing makes none, and so needs neither credentials nor a session)."""
+
+    def __init__(self, provider: ClientProvider) -> None:
+        self._provider = provider
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._provider.client(), name)
 
 
 class ExtractionRunProvider(ClientProvider):
@@ -169,7 +173,7 @@ class ExtractionRunProvider(ClientProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         outs = {k: v for k, v in plain(props).items() if not k.startswith("__")}
-        return ReadResult(id_, present(refresh_status(self.client(), outs)))
+        return ReadResult(id_, present(refresh_status(_ClientOnFirstUse(self), outs)))  # type: ignore[arg-type]
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         # A finished extraction cannot be undone; the run only leaves the stack.
@@ -234,7 +238,7 @@ class ExtractionRunGroupProvider(ClientProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         outs = {k: v for k, v in plain(props).items() if not k.startswith("__")}
-        client = self.client()
+        client = _ClientOnFirstUse(self)
         outs["results"] = {
             k: refresh_status(client, r) for k, r in (outs.get("results") or {}).items()
         }

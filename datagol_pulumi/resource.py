@@ -17,18 +17,12 @@ from typing import Any, TypeVar
 import pulumi
 import pulumi.dynamic
 
-from .client import utc_now
-from .config import NAMESPACE, PUBLIC_KEYS, SECRET_KEYS, STACK_KEY, STACK_SECRETS_KEY
 from .errors import ConfigurationError, RunFailedError, ValidationError
 from .provider import ExtractionRunProvider
+from .provider_resource import chooses_provider, current_program, implicit_provider
 from .runs import RUN_OUTPUTS
 from .validation import REPLACE_PROPERTIES, unsafe_integers
 
-#: Per program run (keyed by its resource monitor, as Automation API runs several programs in
-#: one process): the provider resource, and when the program started. Runs whose outputs carry
-#: an error and were triggered after that instant failed in this very deployment; older errors
-#: were reported by an earlier `up` and are only kept in state.
-_PROGRAM: tuple[Any, pulumi.ProviderResource, str] | None = None
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|m|s|ms)")
 _UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 #: Inputs whose numbers DataGOL must receive exactly (ids, rows, triggers).
@@ -129,39 +123,14 @@ def refuse_unsafe_integers(resource_name: str, prop: str, value: Any) -> Any:
 
 
 def datagol_provider() -> pulumi.ProviderResource:
-    """The program's one provider resource for DataGOL runs, created on first use.
-
-    An explicit provider instead of Pulumi's default one: the engine stores a default dynamic
-    provider's inputs, which are the *whole* stack config with its secrets, in the state. This
-    one gets the public ``datagol:*`` settings as inputs, and only the *names* of the secret
-    ones; the provider reads those from the stack config when it first sends a request.
-    """
-    global _PROGRAM
-    monitor = pulumi.runtime.settings.get_monitor()
-    if _PROGRAM is None or _PROGRAM[0] is not monitor:
-        started = utc_now()
-        config = pulumi.Config(NAMESPACE)
-        props: dict[str, Any] = {}
-        secret: list[str] = []
-        for key in PUBLIC_KEYS + SECRET_KEYS:
-            full = f"{NAMESPACE}:{key}"
-            if pulumi.runtime.config.get_config(full) is None:
-                continue
-            if key in SECRET_KEYS or pulumi.runtime.config.is_config_secret(full):
-                secret.append(key)
-            else:
-                props[full] = config.get(key)
-        props[STACK_KEY] = (
-            f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
-        )
-        props[STACK_SECRETS_KEY] = ",".join(secret)
-        _PROGRAM = (monitor, pulumi.ProviderResource("pulumi-python", "datagol", props), started)
-    return _PROGRAM[1]
+    """The program's implicit :class:`~datagol_pulumi.Provider`, built from ``datagol:*`` config."""
+    return implicit_provider()
 
 
 def with_provider(opts: pulumi.ResourceOptions | None) -> pulumi.ResourceOptions:
-    """``opts`` with :func:`datagol_provider` unless the caller chose a provider."""
-    if opts is not None and opts.provider is not None:
+    """``opts`` with :func:`datagol_provider` unless the caller (or a parent) chose a provider."""
+    current_program()  # notes when the program started, whatever provider the runs use
+    if chooses_provider(opts):
         return opts
     return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(provider=datagol_provider()))
 
@@ -187,9 +156,13 @@ def timeout_from_options(opts: pulumi.ResourceOptions | None) -> float | None:
 
 
 def failed_in_this_deployment(outputs: Mapping[str, Any]) -> bool:
-    """True when a run's outputs carry an error from a trigger sent by this deployment."""
+    """True when a run's outputs carry an error from a trigger sent by this deployment.
+
+    Runs triggered after the program started failed in this very deployment; older errors
+    were reported by an earlier `up` and are only kept in state.
+    """
     triggered_at = outputs.get("triggered_at")
-    started = _PROGRAM[2] if _PROGRAM else ""
+    started = current_program().started
     return bool(outputs.get("error")) and bool(triggered_at) and str(triggered_at) >= started
 
 

@@ -37,14 +37,8 @@ from .runs import (
     trigger_run,
     validated,
 )
-from .validation import (
-    changed_properties,
-    check_group,
-    check_run,
-    is_unknown,
-    plain,
-    present,
-)
+from .validation import changed_properties, check_group, check_run, present
+from .wire import is_unknown, plain
 
 # Module level, so that it is shared by all providers of a process and never pickled.
 _CLIENT_LOCK = threading.Lock()

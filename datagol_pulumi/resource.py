@@ -21,7 +21,8 @@ from .errors import ConfigurationError, RunFailedError, ValidationError
 from .provider import ExtractionRunProvider
 from .provider_resource import chooses_provider, current_program, implicit_provider
 from .runs import RUN_OUTPUTS
-from .validation import REPLACE_PROPERTIES, unsafe_integers
+from .validation import REPLACE_PROPERTIES
+from .wire import unsafe_integers
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|m|s|ms)")
 _UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}

@@ -205,7 +205,14 @@ def transport_error(settings: Settings, method: str, url: str, exc: Exception) -
             "datagol:requestTimeout for a slow service.",
             may_have_started=True,
         )
-    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema)):
+    if isinstance(
+        exc,
+        (
+            requests.exceptions.InvalidURL,
+            requests.exceptions.MissingSchema,
+            urllib3.exceptions.LocationValueError,
+        ),
+    ):
         return TransportError(
             f"datagol:baseUrl is not a valid URL ({base!r}); nothing was sent.",
             may_have_started=False,

@@ -195,8 +195,8 @@ def test_429_with_retry_after_is_resent_after_the_wait(emulator, make_provider) 
 
 @pytest.mark.parametrize("status", [429, 503])
 def test_refusal_without_retry_after_is_not_resent(emulator, make_provider, status) -> None:
-    # Without Retry-After nothing proves the refusal came from DataGOL itself (a proxy's 503
-    # may follow a forwarded request), so a paid POST is not sent again on its own.
+    # The refusal started no job (so nothing is recorded and the next `up` sends it), but
+    # without Retry-After the service did not say when it will take it: no guessing.
     emulator.add_fault(status=status, count=1)
     with pytest.raises(RateLimitedError) as info:
         make_provider().create(inputs())

@@ -54,7 +54,7 @@ def test_refusal_without_retry_after_fails_and_the_next_up_sends(make_stack, sta
     assert result.returncode != 0
     assert "no job was started" in result.stdout + result.stderr
     assert len(stack.posts()) == 1
-    assert stack.resources() == []  # nothing may have started, so nothing is recorded
+    assert stack.resources() == []  # the refusal started nothing, so nothing is recorded
     stack.up()
     assert [p["status"] for p in stack.posts()] == [status, 200]
 

@@ -76,7 +76,7 @@ class ResendPolicy(Retry):
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
         if self._is_method_retryable(method):
             return super().is_retry(method, status_code, has_retry_after)
-        # A POST: only a refusal that says when to come back proves no job was started.
+        # A POST is resent only on a refusal (no job started) that says when to come back.
         return bool(self.total) and has_retry_after and status_code in self.RETRY_AFTER_STATUS_CODES
 
     def get_retry_after(self, response: Any) -> float | None:

@@ -114,15 +114,30 @@ class Settings:
     oauth_refresh_token: str | None = field(default=None, repr=False)
 
     @property
+    def oauth_grant(self) -> str | None:
+        """The OAuth 2.0 grant in use: ``refresh_token`` when a refresh token is set, else
+        ``client_credentials`` when a client id and secret are (CI); None: the static token."""
+        if self.oauth_refresh_token is not None:
+            return "refresh_token"
+        if self.oauth_client_id and self.oauth_client_secret:
+            return "client_credentials"
+        return None
+
+    @property
     def uses_oauth(self) -> bool:
-        return self.oauth_refresh_token is not None
+        return self.oauth_grant is not None
 
     @property
     def credentials_hint(self) -> str:
         """Where the credential in use comes from, for error messages."""
-        if self.uses_oauth:
+        if self.oauth_grant == "refresh_token":
             return (
                 "the OAuth refresh token (datagol:oauthRefreshToken, datagol:oauthClientId, "
+                "datagol:oauthClientSecret, datagol:oauthTokenUrl)"
+            )
+        if self.oauth_grant == "client_credentials":
+            return (
+                "the OAuth client credentials (datagol:oauthClientId, "
                 "datagol:oauthClientSecret, datagol:oauthTokenUrl)"
             )
         return "datagol:token (or DATAGOL_TOKEN)"
@@ -227,8 +242,13 @@ class Settings:
             raise ConfigurationError(f"{NAMESPACE}:caBundle: no file at {self.ca_bundle!r}")
         if self.uses_oauth:
             if not self.oauth_token_url:
+                given = (
+                    f"{NAMESPACE}:oauthRefreshToken is"
+                    if self.oauth_grant == "refresh_token"
+                    else f"{NAMESPACE}:oauthClientId and {NAMESPACE}:oauthClientSecret are"
+                )
                 raise ConfigurationError(
-                    f"{NAMESPACE}:oauthRefreshToken is set but {NAMESPACE}:oauthTokenUrl is not; "
+                    f"{given} set but {NAMESPACE}:oauthTokenUrl is not; "
                     "set the token endpoint of your DataGOL tenant"
                 )
             _check_url(f"{NAMESPACE}:oauthTokenUrl", self.oauth_token_url)

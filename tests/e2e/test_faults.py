@@ -152,9 +152,11 @@ def test_emulator_stopped_during_a_waited_run(make_stack) -> None:
     assert sorted(accepted) == ["a", "b"]
 
     stack.emulator.start()  # same port; its jobs carry on
+    finished = max(p["time"] for p in stack.posts()) + 3  # job_seconds after the last trigger
     stack.emulator.clear_requests()
     stack.up()
     assert stack.posts() == []  # accepted runs are never resent
+    time.sleep(max(0.0, finished + 0.2 - time.time()))  # a fast machine gets here sooner
     stack.pulumi("refresh", "--yes", "--skip-preview")
     assert stack.posts() == []
     refreshed = {r["urn"].split("::")[-1]: r["outputs"] for r in stack.resources()}

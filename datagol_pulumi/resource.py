@@ -122,10 +122,16 @@ def failure_of_operation(new: Mapping[str, Any], old: Mapping[str, Any]) -> str 
     return new.get("refused") or new.get("error") or None
 
 
-def report_failure(args: pulumi.ResourceHookArgs) -> None:
+async def _resolved(values: Mapping[str, Any] | None) -> dict[str, Any]:
+    # Secret outputs reach a hook as Outputs (at any depth); their values are needed here.
+    resolved = await pulumi.Output.from_input(dict(values or {})).future()
+    return plain(resolved or {})
+
+
+async def report_failure(args: pulumi.ResourceHookArgs) -> None:
     """After-create/update hook: fail the deployment when the step just taken recorded a
     failed run. The engine calls it only for steps it took, and state already holds the run."""
-    new, old = plain(dict(args.new_outputs or {})), plain(dict(args.old_outputs or {}))
+    new, old = await _resolved(args.new_outputs), await _resolved(args.old_outputs)
     if args.type == RUN_TYPE:
         text = failure_of_operation(new, old)
         if text:

@@ -81,7 +81,7 @@ def has_pending(outputs: Mapping[str, Any]) -> bool:
     return bool(Ledger.from_outputs(outputs).pending())
 
 
-def _identity(inputs: Mapping[str, Any]) -> str:
+def run_identity(inputs: Mapping[str, Any]) -> str:
     """What a run sends, for the journal: two attempts at the same run send the same."""
     return digest(
         {k: inputs.get(k) for k in RUN_PROPERTIES if k != "rows"}
@@ -113,7 +113,7 @@ def trigger_run(
         return operation.send()
     entry = journal.path(run)
     recorded = {previous.get("operation_id")} if previous else set()
-    since = journal.begin(entry, run, _identity(inputs), operation.id, recorded)
+    since = journal.begin(entry, run, run_identity(inputs), operation.id, recorded)
     if since is not None:
         journal.end(entry)  # the state records it from now on
         return operation.interrupted(since)

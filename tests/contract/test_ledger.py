@@ -10,12 +10,14 @@ import threading
 import time
 from typing import Any
 
+import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import proto
 
 from datagol_pulumi import ExtractionRunGroupProvider
 from datagol_pulumi.emulator import Emulator
-from datagol_pulumi.runs import validated
+from datagol_pulumi.journal import RunInProgressError
+from datagol_pulumi.runs import run_identity, validated
 from tests.conftest import WORKSPACE_ID
 from tests.contract.test_dynamic_server import PROVIDER, configure, props, server, struct
 
@@ -288,3 +290,22 @@ def test_any_exception_once_a_post_left_is_recorded_on_its_batch(
     assert [p["body"]["rows"] for p in posts(emulator)] == [ROWS[2:4]]
     assert [b["state"] for b in updated["batches"]] == ["ambiguous", "accepted"]
     assert updated["status"] == "PARTIAL"
+
+
+def test_a_run_another_live_process_is_triggering_is_not_sent(
+    emulator: Emulator, make_provider, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setenv("DATAGOL_JOURNAL_DIR", str(tmp_path))
+    provider = make_provider(stack="o/p/s")
+    journal = provider.journal()
+    urn = RUN_URN.format("orders")
+    inputs = validated(run())
+    # This test's process owns the entry: alive, and triggering the same run right now.
+    journal.begin(journal.path(urn), urn, run_identity(inputs), "op-elsewhere")
+    with pytest.raises(RunInProgressError, match="is triggering run .* right now"):
+        provider.create({**inputs, "__urn": urn})
+    assert emulator.requests() == []
+    journal.end(journal.path(urn))
+    provider.create({**inputs, "__urn": urn})
+    assert len(posts(emulator)) == 1
+    assert list(tmp_path.iterdir()) == []

@@ -20,7 +20,7 @@ def test_a_secret_where_clause_of_a_group_never_reaches_state_in_clear(
     program = tmp_path / "secret_group.py"
     program.write_text(
         "import pulumi\n"
-        "from datagol_pulumi import ExtractionRunGroup\n"
+        "from datagol_pulumi import ExtractionRun, ExtractionRunGroup\n"
         "ws = '6f1c2f0e-8a3b-4c55-9d7e-0a1b2c3d4e5f'\n"
         "ExtractionRunGroup('g', runs={\n"
         "    'hidden': {'workspace_id': ws, 'extraction_id': 'e', 'element_type': 'FILE',\n"
@@ -29,17 +29,28 @@ def test_a_secret_where_clause_of_a_group_never_reaches_state_in_clear(
         "    'open': {'workspace_id': ws, 'extraction_id': 'e', 'element_type': 'FILE',\n"
         "             'element_id': 'f2', 'mode': 'filter', 'where_clause': \"name = 'OPEN-7'\"},\n"
         "})\n"
+        "ExtractionRun('single', workspace_id=ws, extraction_id='e', element_type='FILE',\n"
+        "    element_id='f3', mode='filter',\n"
+        "    where_clause=pulumi.Output.secret(\"name = 'WHERE-SECRET-58'\"))\n"
     )
     stack = make_stack([run("unused")], program=program)
     stack.up()
     sent = {p["path"].split("/")[-2]: p for p in stack.posts()}
     assert sent["f1"]["body"]["whereClause"] == "name = 'WHERE-SECRET-58'"
-    assert len(sent) == 2
+    assert len(sent) == 3
     exported = stack.pulumi("stack", "export").stdout  # without --show-secrets
     assert "WHERE-SECRET-58" not in exported
     assert "WHERE-SECRET-58" not in stack.all_output()
     # Only the key with a secret input is protected: the other one stays readable.
     assert sent["f2"]["request_id"] in exported and "OPEN-7" in exported
+    # A single run's outputs computed from the secret are secret too, not only same-named ones.
+    [single] = [
+        r["outputs"]
+        for r in json.loads(exported)["deployment"]["resources"]
+        if r["urn"].endswith("::single")
+    ]
+    assert "ciphertext" in single["request_digest"]
+    assert "ciphertext" in single["where_clause"]
     [group] = stack.resources(GROUP_TYPE)  # with --show-secrets: all there
     hidden = group["outputs"]["results"]["hidden"]
     assert set(hidden) == {"4dabf18193072939515e22adb298388d", "plaintext"}  # a secret

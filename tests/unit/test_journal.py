@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from datagol_pulumi.journal import InflightJournal, RunInProgressError, owner_alive
-from datagol_pulumi.runs import _identity, trigger_run
+from datagol_pulumi.runs import run_identity, trigger_run
 from datagol_pulumi.validation import check_run
 from tests.conftest import BASE_RUN
 
@@ -77,7 +77,7 @@ def test_entries_are_per_stack_and_per_checkout(tmp_path, monkeypatch) -> None:
 
 def test_a_dead_owner_means_the_run_was_interrupted_and_is_recorded_unsent(tmp_path) -> None:
     journal = InflightJournal("org/p/dev", tmp_path)
-    begin_in_dead_process(tmp_path, URN, _identity(RUN))
+    begin_in_dead_process(tmp_path, URN, run_identity(RUN))
     outs = trigger_run(NoClient(), RUN, run_count=1, journal=journal, run=URN)
     assert outs["status"] == "UNKNOWN"
     assert "An earlier `pulumi up` was stopped at" in outs["error"]

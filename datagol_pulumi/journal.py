@@ -16,13 +16,14 @@ so two checkouts with equal project and stack names never share them.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import socket
 from collections.abc import Container
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from .client import utc_now
 from .errors import DataGolError
@@ -98,7 +99,7 @@ class InflightJournal:
 
     def path(self, run: str) -> Path:
         """The entry of the run ``run`` (its URN, plus ``#key`` inside a group)."""
-        identity = json.dumps([self.stack, self.checkout, run]).encode()
+        identity = orjson.dumps([self.stack, self.checkout, run])
         return self.directory / f"{hashlib.sha256(identity).hexdigest()[:32]}.json"
 
     def begin(
@@ -124,7 +125,7 @@ class InflightJournal:
             "started_at": utc_now(),
             "owner": _owner(os.getpid()),
         }
-        data = json.dumps(entry).encode()
+        data = orjson.dumps(entry)  # orjson: this is on the path of every trigger
         for _ in range(3):
             try:
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -167,7 +168,7 @@ class InflightJournal:
     @staticmethod
     def _read(path: Path) -> dict[str, Any] | None:
         try:
-            found = json.loads(path.read_bytes())
+            found = orjson.loads(path.read_bytes())
         except (OSError, ValueError):
             return None
         return found if isinstance(found, dict) else None

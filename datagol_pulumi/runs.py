@@ -28,7 +28,7 @@ from .errors import ApiError, DataGolError, TransportError, ValidationError
 from .journal import InflightJournal
 from .ledger import ACCEPTED, AMBIGUOUS, REFUSED, UNSENT, Ledger
 from .payload import RequestDigest, digest, rows_digest
-from .validation import RUN_PROPERTIES, check_run
+from .validation import REPLACE_PROPERTIES, RUN_PROPERTIES, TRIGGER_PROPERTIES, check_run
 
 DEFAULT_POLL_INTERVAL_SECONDS = 5.0
 DEFAULT_TIMEOUT_SECONDS = 3600.0
@@ -82,11 +82,13 @@ def has_pending(outputs: Mapping[str, Any]) -> bool:
 
 
 def run_identity(inputs: Mapping[str, Any]) -> str:
-    """What a run sends, for the journal: two attempts at the same run send the same."""
-    return digest(
-        {k: inputs.get(k) for k in RUN_PROPERTIES if k != "rows"}
-        | {"rows": rows_digest(inputs.get("rows"))}
-    )
+    """What a run sends, for the journal: two attempts at the same run send the same.
+
+    Settings (waiting, batch size) are left out: changing them after an interrupted attempt
+    does not make it another run.
+    """
+    sent = {k: inputs.get(k) for k in REPLACE_PROPERTIES + TRIGGER_PROPERTIES if k != "rows"}
+    return digest({**sent, "rows": rows_digest(inputs.get("rows"))})
 
 
 def trigger_run(

@@ -117,3 +117,14 @@ def test_an_entry_of_a_live_owner_for_other_inputs_is_not_taken_over(tmp_path) -
     journal.begin(entry, URN, "old-inputs", "op-1")
     with pytest.raises(RunInProgressError, match="delete"):
         journal.begin(entry, URN, "new-inputs", "op-2")
+
+
+def test_an_interrupted_run_stays_recognised_when_only_its_settings_change(tmp_path) -> None:
+    journal = InflightJournal("org/p/dev", tmp_path)
+    begin_in_dead_process(tmp_path, URN, run_identity(RUN))
+    patient = {**RUN, "wait_for_completion": True, "timeout_seconds": 60.0}
+    outs = trigger_run(NoClient(), patient, run_count=1, journal=journal, run=URN)
+    assert outs["status"] == "UNKNOWN"
+    begin_in_dead_process(tmp_path, URN, run_identity(RUN))
+    other = {**RUN, "where_clause": "a = 2"}  # another run: the engine dropped the old attempt
+    assert journal.begin(journal.path(URN), URN, run_identity(other), "op-2") is None

@@ -173,7 +173,7 @@ class Operation:
         for index in self.ledger.pending():
             batch = self.ledger.batches[index]
             request = self.ledger.request(index, inputs)
-            self.current = index
+            self.current = index  # from here on, this batch may leave
             try:
                 self.sent = True
                 result = self.client.trigger(request, target=target)

@@ -199,6 +199,11 @@ class ExtractionRun(pulumi.dynamic.Resource, module="datagol", name="ExtractionR
     run_count: pulumi.Output[int]
     """1 on create, +1 on every re-trigger."""
     request_digest: pulumi.Output[str]
+    batches: pulumi.Output[list[dict[str, Any]]]
+    """What each request of the run became: accepted (with its request id), ambiguous (may have
+    started; never resent on its own), refused or unsent (sent by the next ``pulumi up``)."""
+    operation_id: pulumi.Output[str | None]
+    """Changes whenever an operation sends: how the failure hook tells new errors from old."""
 
     def __init__(
         self,

@@ -39,6 +39,7 @@ TRIGGERS = 200
 REPS = 21
 WARMUP = 20
 TARGET = 1.15
+BENCH_URN = "urn:pulumi:bench::datagol-pulumi::pulumi-python:dynamic/datagol:ExtractionRun::b1"
 #: Where the provider's in-flight journal goes (datagol_pulumi/journal.py).
 JOURNAL_ENV = "DATAGOL_JOURNAL_DIR"
 
@@ -114,9 +115,13 @@ def run() -> Result:
         def create(count: int = TRIGGERS, stack: str | None = None) -> float:
             provider = _provider(emu.url, stack)
 
+            # As under `pulumi up`: the program passes the run's URN, which names its journal
+            # entry (validated() stands for the engine's check step).
+            props = {**validated(inputs), "__urn": BENCH_URN}
+
             def create_all() -> None:
                 for _ in range(count):
-                    result = provider.create(validated(inputs))
+                    result = provider.create(props)
                     if result.outs.get("error") or not result.outs.get("request_id"):
                         raise RuntimeError(f"provider create failed: {result.outs}")
 

@@ -83,7 +83,9 @@ def _subject(url: str, inputs: dict[str, Any], stack: str | None = None) -> int:
         inputs[STACK_SCOPE_KEY] = stack
     provider.configure(ConfigureRequest(Config(raw_config=inputs, project_name="bench")))
     # validated() as the engine's check step does before create (which validates again).
-    outs = provider.create(validated(inputs)).outs
+    # The run's URN, as the program passes it: it names the run's journal entry.
+    urn = "urn:pulumi:bench::datagol-pulumi::pulumi-python:dynamic/datagol:ExtractionRun::b2"
+    outs = provider.create({**validated(inputs), "__urn": urn}).outs
     if outs.get("error"):
         raise RuntimeError(f"provider create failed: {outs['error']}")
     return len(outs["request_ids"])

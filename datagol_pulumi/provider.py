@@ -23,22 +23,34 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
+from pulumi.runtime import rpc
 
 from .client import DataGolClient
 from .config import KEYS, LEGACY_SECRET_NAMES_KEY, STACK_SCOPE_KEY, Settings
 from .errors import ConfigurationError, DataGolError, ValidationError
 from .journal import InflightJournal
+from .reconcile import NOT_SENT, reconcile_group
 from .runs import (
-    NOT_SENT,
     carry_over,
+    has_pending,
     new_resource_id,
-    reconcile_group,
     refresh_status,
     trigger_run,
     validated,
 )
 from .validation import changed_properties, check_group, check_run, present
 from .wire import is_unknown, plain
+
+#: The run's URN, computed by the program (the SDK hands create no URN): it names the run in
+#: the in-flight journal, so that two runs with identical inputs never share an entry.
+URN_KEY = "__urn"
+#: The group's run keys whose inputs hold a secret (``["*"]``: all): the program knows, the
+#: provider does not (the engine hands it plain values), and their results are kept secret.
+SECRET_KEYS_KEY = "__secret_keys"
+
+#: The properties the program's ``replace_on_changes`` names: the SDK's server never tells the
+#: engine which properties changed, so diff lists them as replacements itself.
+REPLACE_ON_CHANGES_KEY = "__replace_on_changes"
 
 # Module level, so that it is shared by all providers of a process and never pickled.
 _CLIENT_LOCK = threading.Lock()
@@ -130,19 +142,21 @@ class ExtractionRunProvider(ClientProvider):
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs, failures = check_run({k: v for k, v in news.items() if not k.startswith("__")})
-        if "__replace_on_changes" in news:
-            inputs["__replace_on_changes"] = news["__replace_on_changes"]
+        for key in (REPLACE_ON_CHANGES_KEY, URN_KEY):
+            if key in news:
+                inputs[key] = news[key]
         return CheckResult(inputs, [CheckFailure(prop, reason) for prop, reason in failures])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         replace, trigger, setting = changed_properties(olds, news)
         changed = replace + trigger + setting
-        wanted = news.get("__replace_on_changes") or []
+        wanted = news.get(REPLACE_ON_CHANGES_KEY) or []
         replace = replace + [
             p for p in changed if p not in replace and (p in wanted or "*" in wanted)
         ]
         return DiffResult(
-            changes=bool(changed),
+            # Batches that never reached DataGOL make an update that sends them.
+            changes=bool(changed) or has_pending(plain(olds)),
             replaces=replace,
             stables=[],
             delete_before_replace=False,
@@ -151,19 +165,34 @@ class ExtractionRunProvider(ClientProvider):
     # Outputs go to the engine through `present`: no null, so a no-op preview shows no change.
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        outs = trigger_run(self.client(), validated(props), run_count=1, journal=self.journal())
+        outs = trigger_run(
+            self.client(),
+            validated(props),
+            run_count=1,
+            journal=self.journal(),
+            run=props.get(URN_KEY),
+        )
         return CreateResult(new_resource_id(outs), present(outs))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         inputs = validated(news)
         olds = plain(olds)
         _, trigger, _ = changed_properties(olds, inputs)
-        if not trigger:
+        if trigger:
+            run_count, previous = int(olds.get("run_count") or 0) + 1, None
+        elif has_pending(olds):
+            run_count, previous = int(olds.get("run_count") or 1), olds  # the same run, continued
+        else:
             return UpdateResult(present(carry_over(inputs, olds)))
-        run_count = int(olds.get("run_count") or 0) + 1
-        return UpdateResult(
-            present(trigger_run(self.client(), inputs, run_count=run_count, journal=self.journal()))
+        outs = trigger_run(
+            self.client(),
+            inputs,
+            run_count=run_count,
+            journal=self.journal(),
+            run=news.get(URN_KEY),
+            previous=previous,
         )
+        return UpdateResult(present(outs))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         outs = {k: v for k, v in plain(props).items() if not k.startswith("__")}
@@ -183,6 +212,7 @@ class ExtractionRunGroupProvider(ClientProvider):
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs, failures = check_group({k: v for k, v in news.items() if not k.startswith("__")})
+        inputs.update({k: news[k] for k in (URN_KEY, SECRET_KEYS_KEY) if k in news})
         return CheckResult(inputs, [CheckFailure(prop, reason) for prop, reason in failures])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -194,10 +224,12 @@ class ExtractionRunGroupProvider(ClientProvider):
         for key in set(runs) & set(previous):
             if any(changed_properties(previous[key], runs[key])):
                 changed.add(key)
-            elif previous[key].get("status") == NOT_SENT:
+            elif previous[key].get("status") == NOT_SENT or has_pending(previous[key]):
                 changed.add(key)
         if news.get("max_concurrency") != olds.get("max_concurrency"):
             changed.add("max_concurrency")
+        if _secret_keys(news) != _secret_keys(olds):  # an update that only re-protects results
+            changed.add(SECRET_KEYS_KEY)
         return DiffResult(
             changes=bool(changed), replaces=[], stables=[], delete_before_replace=False
         )
@@ -219,24 +251,47 @@ class ExtractionRunGroupProvider(ClientProvider):
             previous,
             max_concurrency=inputs["max_concurrency"],
             journal=self.journal(),
+            group=props.get(URN_KEY),
         )
         return {
-            "results": results,
+            "results": _protect(results, _secret_keys(props)),
             "max_concurrency": inputs["max_concurrency"],
             "triggered_keys": sorted(
                 k
                 for k, r in results.items()
-                if r.get("triggered_at") != (previous.get(k) or {}).get("triggered_at")
+                if r.get("operation_id") != (previous.get(k) or {}).get("operation_id")
+                and not r.get("refused")
+                and r.get("status") != NOT_SENT
             ),
+            SECRET_KEYS_KEY: sorted(_secret_keys(props)),
         }
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         outs = {k: v for k, v in plain(props).items() if not k.startswith("__")}
         client = _ClientOnFirstUse(self)
-        outs["results"] = {
-            k: refresh_status(client, r) for k, r in (outs.get("results") or {}).items()
-        }
+        results = {k: refresh_status(client, r) for k, r in (outs.get("results") or {}).items()}
+        secret = _secret_keys(props)
+        outs["results"] = _protect(results, secret)
+        outs[SECRET_KEYS_KEY] = sorted(secret)
         return ReadResult(id_, outs)
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         return None
+
+
+def _secret_keys(props: dict[str, Any]) -> set[str]:
+    keys = plain(props.get(SECRET_KEYS_KEY))
+    return {str(k) for k in keys} if isinstance(keys, list) else set()
+
+
+def _protect(results: dict[str, Any], secret: set[str]) -> dict[str, Any]:
+    """Results with the keys whose inputs hold a secret wrapped as secrets.
+
+    The engine keeps an output secret only when an input of the same name is, and ``results``
+    has no such input: without this, a secret where clause would land in state in clear.
+    """
+    if not secret:
+        return results
+    return {
+        k: rpc.wrap_rpc_secret(r) if "*" in secret or k in secret else r for k, r in results.items()
+    }

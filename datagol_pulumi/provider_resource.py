@@ -19,7 +19,6 @@ from typing import Any
 
 import pulumi
 
-from .client import utc_now
 from .config import KEYS, NAMESPACE, STACK_SCOPE_KEY
 
 #: The package of every dynamic resource; a provider for it serves ExtractionRun and groups.
@@ -127,9 +126,9 @@ def provider_inputs(given: dict[str, Any]) -> dict[str, Any]:
 class Program:
     """What one program run (one `pulumi up`, one Automation API call) shares between runs."""
 
-    #: When the program started, UTC ISO-8601.
-    started: str
     provider: Provider | None = None
+    #: The hook that fails the deployment when a step it took recorded a failed run.
+    failure_hook: pulumi.ResourceHook | None = None
 
 
 # Keyed by the program's resource monitor: Automation API runs several programs in one process,
@@ -153,7 +152,7 @@ def current_program() -> Program:
     with _PROGRAMS_LOCK:
         program = _PROGRAMS.get(key)
         if program is None:
-            program = _PROGRAMS[key] = Program(started=utc_now())
+            program = _PROGRAMS[key] = Program()
         return program
 
 

@@ -440,5 +440,10 @@ def test_failed_batch_records_what_was_accepted(emulator, make_provider) -> None
     result = provider.create(inputs(mode="selected", rows=rows, batch_size=2))
     assert [r["status"] for r in posts(emulator)] == [200, 400]
     assert result.outs["status"] == "PARTIAL"
-    assert "batch 2 of 3 failed after 1 accepted batch" in result.outs["error"]
+    error = result.outs["error"]
+    assert error.startswith(f"1 of 3 batches accepted ({posts(emulator)[0]['request_id']}).")
+    assert "Batch 2 of 3: refused, so nothing started:" in error and "bad row" in error
+    assert "Batch 3 of 3 was not sent." in error
+    assert "sends the batches that were not sent, and only those" in error
     assert len(result.outs["request_ids"]) == 1
+    assert [b["state"] for b in result.outs["batches"]] == ["accepted", "refused", "unsent"]

@@ -4,50 +4,22 @@ inputs of a 0.1.0 state accepted; refresh of runs that track nothing needs nothi
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import grpc
 import pytest
 from pulumi.runtime import proto
-from pulumi.runtime.proto import provider_pb2_grpc
 
 from datagol_pulumi.emulator import Emulator
 from datagol_pulumi.runs import validated
 from tests.conftest import BASE_RUN, TOKEN
+from tests.contract.conftest import dynamic_server
 from tests.contract.test_dynamic_server import PROVIDER, URN, props, struct
 
 STATE_OF_0_1_0 = {
     "datagol:stack": "organization/datagol-pulumi/dev",
     "datagol:stackSecrets": "token",
 }
-
-
-@contextmanager
-def dynamic_server(env: dict[str, str]) -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("DATAGOL_")}
-    process = subprocess.Popen(
-        [sys.executable, "-u", "-m", "pulumi.dynamic"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**base, "PULUMI_PROJECT": "datagol-pulumi", **env},
-    )
-    try:
-        port = int(process.stdout.readline())
-        channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-        yield provider_pb2_grpc.ResourceProviderStub(channel)
-        channel.close()
-    finally:
-        process.kill()
-        process.wait()
-        process.stdout.close()
-        stderr = process.stderr.read().decode()
-        process.stderr.close()
-        assert TOKEN not in stderr
 
 
 def configure(stub: Any, args: dict[str, Any]) -> None:

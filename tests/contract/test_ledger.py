@@ -19,9 +19,7 @@ from datagol_pulumi.emulator import Emulator
 from datagol_pulumi.journal import RunInProgressError
 from datagol_pulumi.runs import run_identity, validated
 from tests.conftest import WORKSPACE_ID
-from tests.contract.test_dynamic_server import PROVIDER, configure, props, server, struct
-
-__all__ = ["server"]  # the fixture, imported for these tests
+from tests.contract.test_dynamic_server import PROVIDER, configure, props, struct
 
 RUN_URN = "urn:pulumi:test::datagol-pulumi::pulumi-python:dynamic/datagol:ExtractionRun::{}"
 GROUP_URN = "urn:pulumi:test::datagol-pulumi::pulumi-python:dynamic/datagol:ExtractionRunGroup::g"

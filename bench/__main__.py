@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import b1_trigger, b2_batches, b3_concurrency, b4_noop, b5_seeding
+from . import b1_trigger, b2_batches, b3_concurrency, b4_noop, b5_seeding, b6_engine_path
 from .common import ROOT, Result, cpu_count, log
 
 BENCHES: dict[str, Callable[[], Result]] = {
@@ -27,6 +27,7 @@ BENCHES: dict[str, Callable[[], Result]] = {
     "B3": b3_concurrency.run,
     "B4": b4_noop.run,
     "B5": b5_seeding.run,
+    "B6": b6_engine_path.run,
 }
 RESULTS = Path(__file__).with_name("RESULTS.md")
 HEADER = """# Benchmark results

@@ -79,3 +79,62 @@ def test_crash_mid_up_resends_answered_runs_only_without_checkpoints(
     else:
         assert {e.removeprefix("el-") for e in answered} <= states
         assert not set(answered) & sent_again  # recorded: never sent twice
+
+
+def start_up_in_own_group(stack) -> subprocess.Popen:
+    return subprocess.Popen(
+        ["pulumi", "up", "--yes", "--skip-preview", "--non-interactive", "--color", "never"],
+        cwd=stack.workdir,
+        env=stack.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def test_crash_during_a_groups_create_sends_none_of_its_runs_again(make_stack) -> None:
+    # Four waiting runs, two at a time: the first two answer (and finish), then the crash
+    # comes while the next two wait. The engine records a group only as a whole, so the two
+    # that answered must stay journaled until then.
+    wait = {"wait_for_completion": True, "poll_interval_seconds": 0.1}
+    stack = make_stack([run(f"g{i}", **wait) for i in range(4)], group=True, maxConcurrency=2)
+    stack.emulator.configure(job_seconds=JOB_SECONDS)
+    process = start_up_in_own_group(stack)
+    try:
+        wait_until(lambda: len(stack.posts()) == 4)
+        os.killpg(process.pid, signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait(timeout=60)
+    stack.pulumi("cancel", "--yes")
+    stack.emulator.clear_requests()
+    result = stack.up(check=False)
+    assert stack.posts() == []  # none of the four is sent again
+    [group] = stack.resources("pulumi-python:dynamic/datagol:ExtractionRunGroup")
+    results = group["outputs"]["results"]
+    assert {results[f"g{i}"]["status"] for i in range(4)} == {"UNKNOWN"}, result.stdout
+    assert "was stopped" in result.stdout + result.stderr
+
+
+def test_cli_killed_while_its_provider_goes_on_sends_nothing_again(make_stack) -> None:
+    # Only the CLI dies: its provider finishes the wait and answers an engine that is gone.
+    # The answer is never recorded, so the provider must keep the run journaled.
+    stack = make_stack([run("a", wait_for_completion=True, poll_interval_seconds=0.1)])
+    stack.emulator.configure(job_seconds=1.0)
+    process = start_up_in_own_group(stack)
+    try:
+        wait_until(lambda: len(stack.posts()) == 1)
+        process.send_signal(signal.SIGKILL)  # the CLI alone, not its process group
+        process.wait(timeout=60)
+        # The provider goes on polling until the job ends, then answers nobody.
+        wait_until(lambda: all(j["status"] == "COMPLETED" for j in stack.emulator.jobs.values()))
+        time.sleep(MARGIN)
+    finally:
+        process.kill()
+    stack.pulumi("cancel", "--yes")
+    stack.emulator.clear_requests()
+    result = stack.up(check=False)
+    assert stack.posts() == []
+    [state] = stack.resources()
+    assert state["outputs"]["status"] == "UNKNOWN", result.stdout
+    assert "was stopped" in result.stdout + result.stderr

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from datagol_pulumi.client import DataGolClient
+from datagol_pulumi.client.transport import Transport
 from datagol_pulumi.config import Settings
 from datagol_pulumi.emulator import Emulator
 from datagol_pulumi.errors import (
@@ -232,3 +233,21 @@ def test_backoff_of_get_retries_ends_within_the_deadline(emulator, connect) -> N
     # Backoff 0 s, 0.5 s, then 1 s, which would pass the deadline: three requests.
     assert statuses(emulator, "GET") == [502, 502, 502]
     assert time.monotonic() - started < 1.0
+
+
+def test_the_environments_proxy_is_used_and_no_proxy_respected(canned_server, monkeypatch) -> None:
+    # Read once per client (when the provider is configured), not on every request.
+    port, received = canned_server(b'{"requestId": "via-proxy"}')
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    base_url = "http://datagol.invalid"  # never resolved: the proxy is asked for it
+    settings = Settings(base_url=base_url, token=TOKEN, allow_insecure_http=True)
+    client = DataGolClient(settings)
+    [request] = trigger_requests(validated(BASE_RUN))
+    assert client.trigger(request, target="t").request_id == "via-proxy"
+    client.close()
+    assert received == [base_url + request.path + "?extractOnlyNew=false"]
+
+    monkeypatch.setenv("NO_PROXY", "datagol.invalid")
+    assert Transport(settings, user_agent="t").proxies == {}  # would go direct (no DNS here)

@@ -21,10 +21,24 @@ def _servicer_class() -> type:
     from .provider import RunFailed
     from .translate import camel_text
 
+    def ours(exc: BaseException) -> BaseException | None:
+        # The SDK's wrapper re-raises every exception as a plain one with a traceback appended;
+        # ours carry a complete message, so they are found in the chain and sent as they are.
+        seen: BaseException | None = exc
+        while seen is not None and not isinstance(seen, (RunFailed, DataGolError)):
+            seen = seen.__cause__ or seen.__context__
+        return seen
+
     async def answer(call: Any, request: Any, context: Any) -> Any:
         try:
             return await call(request, context)
-        except RunFailed as failed:
+        except Exception as exc:
+            failed = ours(exc)
+            if failed is None:
+                raise
+            if not isinstance(failed, RunFailed):
+                await context.abort(grpc.StatusCode.UNKNOWN, camel_text(str(failed)))
+                return None
             status = status_pb2.Status(
                 code=grpc.StatusCode.UNKNOWN.value[0], message=camel_text(str(failed))
             )
@@ -37,13 +51,7 @@ def _servicer_class() -> type:
             await context.abort_with_status(
                 _Status(status.message, (("grpc-status-details-bin", status.SerializeToString()),))
             )
-        except Exception as exc:  # the SDK's wrapper re-raises ours with a traceback appended
-            inner = exc
-            while inner is not None and not isinstance(inner, DataGolError):
-                inner = inner.__cause__ or inner.__context__
-            if inner is None:
-                raise
-            await context.abort(grpc.StatusCode.UNKNOWN, camel_text(str(inner)))
+            return None
 
     class _Status(grpc.Status):
         def __init__(self, details: str, trailing_metadata: tuple) -> None:

@@ -1,4 +1,4 @@
-module github.com/datagol/datagol-pulumi/tools/lang-hosts
+module github.com/datagol/datagol-pulumi/tools/lang-hosts/yaml
 
 go 1.26.6
 

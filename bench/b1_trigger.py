@@ -16,8 +16,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 import requests
+from pulumi.dynamic import Config, ConfigureRequest
 
-from datagol_pulumi.config import STACK_KEY
+from datagol_pulumi.config import STACK_SCOPE_KEY
 from datagol_pulumi.payload import trigger_requests
 from datagol_pulumi.provider import ExtractionRunProvider
 from datagol_pulumi.runs import validated
@@ -38,18 +39,20 @@ TRIGGERS = 200
 REPS = 21
 WARMUP = 20
 TARGET = 1.15
+BENCH_URN = "urn:pulumi:bench::datagol-pulumi::pulumi-python:dynamic/datagol:ExtractionRun::b1"
 #: Where the provider's in-flight journal goes (datagol_pulumi/journal.py).
 JOURNAL_ENV = "DATAGOL_JOURNAL_DIR"
 
 
 def _provider(url: str, stack: str | None = None) -> ExtractionRunProvider:
     provider = ExtractionRunProvider()
-    # What configure() would store; configure itself needs a ConfigureRequest from the engine.
-    provider._inputs = {"datagol:baseUrl": url, "datagol:token": TOKEN}
+    # The provider resource's inputs, as the engine hands them to configure.
+    inputs = {"datagol:baseUrl": url, "datagol:token": TOKEN}
     if stack:
         # Under a real `pulumi up` the provider also knows its stack, which turns on the
         # in-flight journal (a file written before and removed after every trigger).
-        provider._inputs[STACK_KEY] = stack
+        inputs[STACK_SCOPE_KEY] = stack
+    provider.configure(ConfigureRequest(Config(raw_config=inputs, project_name="bench")))
     return provider
 
 
@@ -112,9 +115,13 @@ def run() -> Result:
         def create(count: int = TRIGGERS, stack: str | None = None) -> float:
             provider = _provider(emu.url, stack)
 
+            # As under `pulumi up`: the program passes the run's URN, which names its journal
+            # entry (validated() stands for the engine's check step).
+            props = {**validated(inputs), "__urn": BENCH_URN}
+
             def create_all() -> None:
                 for _ in range(count):
-                    result = provider.create(validated(inputs))
+                    result = provider.create(props)
                     if result.outs.get("error") or not result.outs.get("request_id"):
                         raise RuntimeError(f"provider create failed: {result.outs}")
 

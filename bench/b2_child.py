@@ -19,8 +19,9 @@ from typing import Any
 # Both roles import the same modules before building rows, so their resident sets start equal
 # and the peak difference is what sending costs, not what importing pulumi costs.
 import requests
+from pulumi.dynamic import Config, ConfigureRequest
 
-from datagol_pulumi.config import STACK_KEY
+from datagol_pulumi.config import STACK_SCOPE_KEY
 from datagol_pulumi.payload import trigger_path
 from datagol_pulumi.provider import ExtractionRunProvider
 from datagol_pulumi.runs import validated
@@ -75,13 +76,16 @@ def reset_peak() -> bool:
 
 def _subject(url: str, inputs: dict[str, Any], stack: str | None = None) -> int:
     provider = ExtractionRunProvider()
-    provider._inputs = {"datagol:baseUrl": url, "datagol:token": TOKEN}
+    inputs = {"datagol:baseUrl": url, "datagol:token": TOKEN}
     if stack:
         # As under `pulumi up`: knowing its stack turns on the provider's in-flight journal
         # (its folder comes from DATAGOL_JOURNAL_DIR, which the parent points at a temp dir).
-        provider._inputs[STACK_KEY] = stack
+        inputs[STACK_SCOPE_KEY] = stack
+    provider.configure(ConfigureRequest(Config(raw_config=inputs, project_name="bench")))
     # validated() as the engine's check step does before create (which validates again).
-    outs = provider.create(validated(inputs)).outs
+    # The run's URN, as the program passes it: it names the run's journal entry.
+    urn = "urn:pulumi:bench::datagol-pulumi::pulumi-python:dynamic/datagol:ExtractionRun::b2"
+    outs = provider.create({**validated(inputs), "__urn": urn}).outs
     if outs.get("error"):
         raise RuntimeError(f"provider create failed: {outs['error']}")
     return len(outs["request_ids"])

@@ -1,6 +1,6 @@
 """Pulumi resources that trigger DataGOL extraction runs, and a local DataGOL emulator.
 
->>> from datagol_pulumi import ExtractionRun
+>>> from datagol_pulumi import ExtractionRun, Provider
 >>> ExtractionRun("orders", workspace_id=..., extraction_id=..., element_type="COLUMN",
 ...               element_id=..., mode="new")
 """
@@ -24,6 +24,7 @@ from .errors import (
 )
 from .group import ExtractionRunGroup, ExtractionRunGroupArgs
 from .provider import ExtractionRunGroupProvider, ExtractionRunProvider
+from .provider_resource import Provider, ProviderArgs
 from .resource import ExtractionRun, ExtractionRunArgs
 from .validation import check_run
 
@@ -42,6 +43,8 @@ __all__ = [
     "ExtractionRunProvider",
     "NotFoundError",
     "PayloadTooLargeError",
+    "Provider",
+    "ProviderArgs",
     "RateLimitedError",
     "RunFailedError",
     "ServerError",

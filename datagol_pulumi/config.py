@@ -1,7 +1,9 @@
-"""Provider settings: the ``datagol:*`` Pulumi config keys and their environment fallbacks.
+"""Provider settings: ``Provider`` arguments, ``datagol:*`` config keys, ``DATAGOL_*`` variables.
 
-Read in the provider's ``configure`` (never in its constructor: the provider is pickled into
-the stack state, and settings hold the token).
+The program turns arguments and config into the provider resource's inputs (secrets as
+secrets, so the state holds their ciphertext); the provider process reads those inputs, then
+the environment for what is still missing, in ``configure`` (never in its constructor: the
+provider is pickled into the stack state, and settings hold the token).
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
-import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -20,26 +21,52 @@ DEFAULT_BASE_URL = "https://be.datagol.ai"
 AUTH_SCHEMES = ("bearer", "x-auth-token")
 NAMESPACE = "datagol"
 
-#: Keys whose values are credentials: never passed as provider inputs, so never in state.
-SECRET_KEYS = ("token", "oauthClientId", "oauthClientSecret", "oauthRefreshToken")
-#: Every other key, passed to the provider as inputs of its provider resource.
-PUBLIC_KEYS = (
-    "baseUrl",
-    "authScheme",
-    "requestTimeout",
-    "connectTimeout",
-    "maxRetries",
-    "retryDeadline",
-    "statusField",
-    "successStatuses",
-    "failureStatuses",
-    "caBundle",
-    "allowInsecureHttp",
-    "oauthTokenUrl",
+
+@dataclass(frozen=True)
+class Key:
+    """One setting: its ``datagol:`` config key, ``Settings``/``Provider`` field and variable."""
+
+    name: str
+    field: str
+    secret: bool = False
+
+    @property
+    def config_key(self) -> str:
+        return f"{NAMESPACE}:{self.name}"
+
+    @property
+    def env(self) -> str:
+        return f"DATAGOL_{self.field.upper()}"
+
+
+#: Every setting, in the order of the README's table. Secret ones are always passed to the
+#: provider resource as secrets. The client id is not a password, but it names an account
+#: and costs nothing to keep encrypted.
+KEYS = (
+    Key("baseUrl", "base_url"),
+    Key("token", "token", secret=True),
+    Key("authScheme", "auth_scheme"),
+    Key("requestTimeout", "request_timeout"),
+    Key("connectTimeout", "connect_timeout"),
+    Key("maxRetries", "max_retries"),
+    Key("retryDeadline", "retry_deadline"),
+    Key("statusField", "status_field"),
+    Key("successStatuses", "success_statuses"),
+    Key("failureStatuses", "failure_statuses"),
+    Key("caBundle", "ca_bundle"),
+    Key("allowInsecureHttp", "allow_insecure_http"),
+    Key("oauthTokenUrl", "oauth_token_url"),
+    Key("oauthClientId", "oauth_client_id", secret=True),
+    Key("oauthClientSecret", "oauth_client_secret", secret=True),
+    Key("oauthRefreshToken", "oauth_refresh_token", secret=True),
 )
-#: Provider inputs (not user config) naming the stack and which of its keys hold secrets.
-STACK_KEY = f"{NAMESPACE}:stack"
-STACK_SECRETS_KEY = f"{NAMESPACE}:stackSecrets"
+KEYS_BY_NAME = {key.name: key for key in KEYS}
+#: A provider input that is no setting: the stack the provider serves, which scopes the
+#: in-flight journal (not secret; not read from config).
+STACK_SCOPE_KEY = f"{NAMESPACE}:stack"
+#: What 0.1.0 stored instead of secrets: the names of the stack's secret keys, read back with
+#: `pulumi config get`. Still found in old states; ``configure`` only notes that they existed.
+LEGACY_SECRET_NAMES_KEY = f"{NAMESPACE}:stackSecrets"
 
 # Poll Status values are undocumented; these cover the usual spellings and are settable.
 DEFAULT_SUCCESS_STATUSES = (
@@ -87,15 +114,30 @@ class Settings:
     oauth_refresh_token: str | None = field(default=None, repr=False)
 
     @property
+    def oauth_grant(self) -> str | None:
+        """The OAuth 2.0 grant in use: ``refresh_token`` when a refresh token is set, else
+        ``client_credentials`` when a client id and secret are (CI); None: the static token."""
+        if self.oauth_refresh_token is not None:
+            return "refresh_token"
+        if self.oauth_client_id and self.oauth_client_secret:
+            return "client_credentials"
+        return None
+
+    @property
     def uses_oauth(self) -> bool:
-        return self.oauth_refresh_token is not None
+        return self.oauth_grant is not None
 
     @property
     def credentials_hint(self) -> str:
         """Where the credential in use comes from, for error messages."""
-        if self.uses_oauth:
+        if self.oauth_grant == "refresh_token":
             return (
                 "the OAuth refresh token (datagol:oauthRefreshToken, datagol:oauthClientId, "
+                "datagol:oauthClientSecret, datagol:oauthTokenUrl)"
+            )
+        if self.oauth_grant == "client_credentials":
+            return (
+                "the OAuth client credentials (datagol:oauthClientId, "
                 "datagol:oauthClientSecret, datagol:oauthTokenUrl)"
             )
         return "datagol:token (or DATAGOL_TOKEN)"
@@ -111,16 +153,21 @@ class Settings:
         get: Callable[[str], object | None],
         environ: Mapping[str, str] | None = None,
     ) -> Settings:
-        """Build settings from ``get("datagol:<key>")`` (Pulumi config), then the environment.
+        """Build settings from ``get("datagol:<key>")``, then the ``DATAGOL_*`` environment.
 
+        ``get`` is the provider's inputs (from a ``Provider`` argument or the stack config).
         Raises :class:`ConfigurationError` naming the key for a value that cannot be used.
         """
         env = os.environ if environ is None else environ
 
-        def value(key: str, env_name: str | None = None) -> str | None:
+        def value(key: str) -> str | None:
             raw = get(f"{NAMESPACE}:{key}")
-            if raw is None and env_name:
-                raw = env.get(env_name)
+            if raw is None:
+                raw = env.get(KEYS_BY_NAME[key].env)
+            if isinstance(raw, bool):  # a Provider argument, not a config string
+                raw = "true" if raw else "false"
+            elif isinstance(raw, (list, tuple)):
+                raw = ",".join(str(item) for item in raw)
             if raw is None or raw == "":
                 return None
             return str(raw)
@@ -141,7 +188,8 @@ class Settings:
                 kind = "a whole number" if integer else "a number of seconds"
                 raise ConfigurationError(
                     f"{NAMESPACE}:{key} must be {kind} of at least {minimum:g}, got {raw!r}; "
-                    f"fix it with `pulumi config set {NAMESPACE}:{key} <value>`"
+                    f"fix the Provider argument {KEYS_BY_NAME[key].field}, "
+                    f"`pulumi config set {NAMESPACE}:{key} <value>` or {KEYS_BY_NAME[key].env}"
                 )
             return int(parsed) if integer else parsed
 
@@ -161,14 +209,14 @@ class Settings:
                 return False
             raise ConfigurationError(f"{NAMESPACE}:{key} must be true or false, got {raw!r}")
 
-        auth_scheme = (value("authScheme", "DATAGOL_AUTH_SCHEME") or "bearer").lower()
+        auth_scheme = (value("authScheme") or "bearer").lower()
         if auth_scheme not in AUTH_SCHEMES:
             raise ConfigurationError(
                 f"{NAMESPACE}:authScheme must be one of {', '.join(AUTH_SCHEMES)}, got {auth_scheme!r}"
             )
         settings = cls(
-            base_url=(value("baseUrl", "DATAGOL_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
-            token=value("token", "DATAGOL_TOKEN"),
+            base_url=(value("baseUrl") or DEFAULT_BASE_URL).rstrip("/"),
+            token=value("token"),
             auth_scheme=auth_scheme,
             request_timeout=number("requestTimeout", cls.request_timeout, minimum=0.001),
             connect_timeout=number("connectTimeout", cls.connect_timeout, minimum=0.001),
@@ -177,12 +225,12 @@ class Settings:
             status_field=value("statusField") or cls.status_field,
             success_statuses=statuses("successStatuses", DEFAULT_SUCCESS_STATUSES),
             failure_statuses=statuses("failureStatuses", DEFAULT_FAILURE_STATUSES),
-            ca_bundle=value("caBundle", "DATAGOL_CA_BUNDLE"),
+            ca_bundle=value("caBundle"),
             allow_insecure_http=flag("allowInsecureHttp"),
-            oauth_token_url=value("oauthTokenUrl", "DATAGOL_OAUTH_TOKEN_URL"),
-            oauth_client_id=value("oauthClientId", "DATAGOL_OAUTH_CLIENT_ID"),
-            oauth_client_secret=value("oauthClientSecret", "DATAGOL_OAUTH_CLIENT_SECRET"),
-            oauth_refresh_token=value("oauthRefreshToken", "DATAGOL_OAUTH_REFRESH_TOKEN"),
+            oauth_token_url=value("oauthTokenUrl"),
+            oauth_client_id=value("oauthClientId"),
+            oauth_client_secret=value("oauthClientSecret"),
+            oauth_refresh_token=value("oauthRefreshToken"),
         )
         settings.validate()
         return settings
@@ -194,8 +242,13 @@ class Settings:
             raise ConfigurationError(f"{NAMESPACE}:caBundle: no file at {self.ca_bundle!r}")
         if self.uses_oauth:
             if not self.oauth_token_url:
+                given = (
+                    f"{NAMESPACE}:oauthRefreshToken is"
+                    if self.oauth_grant == "refresh_token"
+                    else f"{NAMESPACE}:oauthClientId and {NAMESPACE}:oauthClientSecret are"
+                )
                 raise ConfigurationError(
-                    f"{NAMESPACE}:oauthRefreshToken is set but {NAMESPACE}:oauthTokenUrl is not; "
+                    f"{given} set but {NAMESPACE}:oauthTokenUrl is not; "
                     "set the token endpoint of your DataGOL tenant"
                 )
             _check_url(f"{NAMESPACE}:oauthTokenUrl", self.oauth_token_url)
@@ -207,39 +260,6 @@ class Settings:
                         "credentials are only sent over https. Use https, or set "
                         f"`pulumi config set {NAMESPACE}:allowInsecureHttp true` if you accept the risk"
                     )
-
-
-def read_stack_config(key: str, stack: str) -> str | None:
-    """One value of the stack's config, decrypted by the Pulumi CLI of this deployment.
-
-    Secrets reach the provider this way, and not as provider inputs, because the engine keeps
-    every provider input in the stack state (where `pulumi stack export --show-secrets` prints
-    it). The provider process inherits the CLI's environment (backend, passphrase).
-    """
-    command = ["pulumi", "config", "get", key, "--stack", stack, "--non-interactive"]
-    try:
-        result = subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            timeout=120,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ConfigurationError(
-            f"{key} is set in stack {stack}, but `pulumi config get` could not run "
-            f"({type(exc).__name__}); put `pulumi` on PATH, or set the value in the environment "
-            "(DATAGOL_TOKEN and friends) instead"
-        ) from None
-    if result.returncode != 0:
-        detail = " ".join(result.stderr.split())[:300]
-        raise ConfigurationError(
-            f"{key} is set in stack {stack}, but `pulumi config get` failed: {detail}. "
-            "Is PULUMI_CONFIG_PASSPHRASE (or your secrets provider) available to `pulumi up`?"
-        )
-    value = result.stdout.rstrip("\n")
-    return value or None
 
 
 def _check_url(key: str, url: str) -> None:

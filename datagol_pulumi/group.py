@@ -16,16 +16,17 @@ from typing import Any
 import pulumi
 import pulumi.dynamic
 
-from .errors import RunFailedError
-from .provider import ExtractionRunGroupProvider
+from .provider import SECRET_KEYS_KEY, URN_KEY, ExtractionRunGroupProvider
 from .resource import (
     ExtractionRunArgs,
-    failed_in_this_deployment,
     refuse_unsafe_integers,
     resource_args,
+    run_options,
+    run_urn,
     timeout_from_options,
-    with_provider,
 )
+
+GROUP_TYPE = "pulumi-python:dynamic/datagol:ExtractionRunGroup"
 
 
 @dataclass
@@ -79,13 +80,32 @@ class ExtractionRunGroup(pulumi.dynamic.Resource, module="datagol", name="Extrac
             "timeout_seconds": timeout if timeout is not None else timeout_from_options(opts),
             "results": None,
             "triggered_keys": None,
+            URN_KEY: run_urn(resource_name, GROUP_TYPE, opts),
+            SECRET_KEYS_KEY: secret_keys(runs),
         }
-        super().__init__(ExtractionRunGroupProvider(), resource_name, props, with_provider(opts))
+        super().__init__(ExtractionRunGroupProvider(), resource_name, props, run_options(opts))
 
-        def check(results: Mapping[str, Mapping[str, Any]] | None) -> None:
-            failed = {k: r for k, r in (results or {}).items() if failed_in_this_deployment(r)}
-            if failed:
-                lines = "\n".join(f"  {k}: {r['error']}" for k, r in sorted(failed.items()))
-                raise RunFailedError(f"{resource_name}: {len(failed)} run(s) failed:\n{lines}")
 
-        self.results.apply(check)
+def secret_keys(runs: Any) -> pulumi.Output[list[str]]:
+    """The run keys whose inputs hold a secret (``["*"]`` when ``runs`` is one Output).
+
+    The provider wraps those keys' results as secrets: the engine hands it plain values, and
+    ``results`` has no same-named input for the engine to take secrecy from. Whether an Output
+    is secret is only known once it resolves, hence an Output (known in preview too).
+    """
+
+    async def keys() -> list[str]:
+        if isinstance(runs, Mapping):
+            return sorted(
+                [
+                    key
+                    for key, spec in runs.items()
+                    if await pulumi.Output.from_input(spec).is_secret()
+                ]
+            )
+        return ["*"] if await pulumi.Output.from_input(runs).is_secret() else []
+
+    async def constant(value: bool) -> bool:
+        return value
+
+    return pulumi.Output(set(), keys(), constant(True), constant(False))

@@ -2,28 +2,35 @@
 
 Pulumi saves a run in the stack state only once the provider answers. If the provider process is
 killed after sending a trigger (a second Ctrl-C, a crash, a CI job timing out), the state keeps a
-*pending create* and the next ``pulumi up`` creates the run again: a second paid job. Before the
-first request of a run the provider writes a small file naming it (by a hash of the stack and the
-run's inputs); it removes the file once it has answered. Finding one on the next attempt means
-the last attempt may have started a job, so the run is recorded as ``UNKNOWN`` with an error
-instead of being sent again, as for any other trigger that may have started.
+*pending create* and the next ``pulumi up`` creates the run again: a second paid job. So before
+the first request of an operation the provider creates, exclusively, a small file naming the run
+(by its URN, and the run key inside a group) and its owner; it removes the file once it has
+answered. Finding one on the next attempt whose owner is dead means the last attempt may have
+started a job: the run is recorded as ``UNKNOWN`` with an error instead of being sent again. An
+entry whose owner is alive belongs to another ``pulumi up`` triggering the run right now.
+
+Entries are per checkout (the provider's working directory, the program's folder) and per stack,
+so two checkouts with equal project and stack names never share them.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import time
-from collections.abc import Mapping
+import socket
+from collections.abc import Container
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .payload import canonical_json, rows_digest
-from .validation import REPLACE_PROPERTIES, TRIGGER_PROPERTIES
+import orjson
 
-#: Entries older than this are from abandoned work, not from the last attempt.
-MAX_AGE_SECONDS = 7 * 24 * 3600
+from .client import utc_now
+from .errors import DataGolError
+
+
+class RunInProgressError(DataGolError):
+    """Another live process is triggering the same run; nothing was sent."""
 
 
 def default_directory() -> Path:
@@ -35,40 +42,142 @@ def default_directory() -> Path:
     )
 
 
+def _start_time(pid: int) -> str | None:
+    """A process's start time in clock ticks since boot (Linux), which a reused pid never has."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[-1].split()[19]  # field 22 of proc(5), counted after the name
+
+
+@lru_cache(maxsize=1)
+def _boot_id() -> str | None:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return None
+
+
+@lru_cache(maxsize=4)
+def _owner(pid: int) -> dict[str, Any]:
+    # Keyed by pid, so that a forked child does not pass for its parent.
+    return {
+        "pid": pid,
+        "start": _start_time(pid),
+        "boot": _boot_id(),
+        "host": socket.gethostname(),
+    }
+
+
+def owner_alive(owner: Any) -> bool | None:
+    """Whether the process that wrote an entry still runs; None when this machine cannot tell."""
+    if not isinstance(owner, dict) or owner.get("host") != socket.gethostname():
+        return None
+    if owner.get("boot") and _boot_id() and owner["boot"] != _boot_id():
+        return False  # written before the machine last booted
+    pid = owner.get("pid")
+    if not isinstance(pid, int) or pid <= 0:
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # another user's process: alive
+    start = owner.get("start")
+    return True if start is None else _start_time(pid) == start
+
+
 class InflightJournal:
-    """Files under ``directory``, one per run being triggered for ``stack``."""
+    """Files under ``directory``, one per run being triggered for ``stack`` from this checkout."""
 
     def __init__(self, stack: str, directory: Path | None = None) -> None:
         self.stack = stack
         self.directory = directory or default_directory()
+        self.checkout = os.getcwd()
 
-    def path(self, inputs: Mapping[str, Any]) -> Path:
-        identity = {
-            p: inputs.get(p) for p in REPLACE_PROPERTIES + TRIGGER_PROPERTIES if p != "rows"
+    def path(self, run: str) -> Path:
+        """The entry of the run ``run`` (its URN, plus ``#key`` inside a group)."""
+        identity = orjson.dumps([self.stack, self.checkout, run])
+        return self.directory / f"{hashlib.sha256(identity).hexdigest()[:32]}.json"
+
+    def begin(
+        self,
+        path: Path,
+        run: str,
+        inputs: str,
+        operation_id: str,
+        recorded: Container[str] = (),
+    ) -> str | None:
+        """Create the entry of ``run`` exclusively, before its first request is sent.
+
+        ``inputs`` is a digest of what the run sends; ``recorded`` the operation ids the stack
+        state already holds. Returns None once the entry is ours, or the start of an earlier
+        attempt at the same inputs that was cut off (its owner is dead, and state does not
+        hold it): that attempt may have started a job. Raises :class:`RunInProgressError` when
+        a live process owns the entry, or when this machine cannot tell.
+        """
+        entry = {
+            "run": run,
+            "inputs": inputs,
+            "operation_id": operation_id,
+            "started_at": utc_now(),
+            "owner": _owner(os.getpid()),
         }
-        identity["rows"] = rows_digest(inputs.get("rows"))
-        digest = hashlib.sha256(canonical_json({"stack": self.stack, "run": identity})).hexdigest()
-        return self.directory / f"{digest[:32]}.json"
-
-    def interrupted(self, path: Path) -> str | None:
-        """When an earlier attempt at the run of ``path`` was cut off after it began: its start."""
-        try:
-            entry = json.loads(path.read_text())
-        except (OSError, ValueError):
+        data = orjson.dumps(entry)  # orjson: this is on the path of every trigger
+        for _ in range(3):
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileNotFoundError:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                continue
+            except FileExistsError:
+                found = self._read(path)
+                alive = owner_alive(found.get("owner")) if found else False
+                # An entry torn by a kill while it was written was written before anything was
+                # sent; one for other inputs is of an attempt the engine has since abandoned;
+                # one whose operation state holds was answered (only its removal failed).
+                if (
+                    found is None
+                    or found.get("inputs") != inputs
+                    or found.get("operation_id") in recorded
+                ):
+                    if alive:
+                        raise self._busy(run, found, path) from None
+                    path.unlink(missing_ok=True)
+                    continue
+                if alive is False:
+                    return str(found.get("started_at") or "an unknown time")
+                raise self._busy(run, found, path) from None
+            try:
+                os.write(fd, data)
+            finally:
+                os.close(fd)
             return None
-        if time.time() - float(entry.get("epoch", 0)) > MAX_AGE_SECONDS:
-            path.unlink(missing_ok=True)
-            return None
-        return str(entry.get("started_at"))
-
-    def begin(self, path: Path, started_at: str) -> None:
-        if not self.directory.is_dir():
-            self.directory.mkdir(parents=True, exist_ok=True)
-        # No rename, no fsync: an entry torn by a kill during this write was written before
-        # anything was sent, and a torn entry reads as no entry.
-        entry = {"stack": self.stack, "started_at": started_at, "epoch": time.time()}
-        path.write_text(json.dumps(entry))
+        raise RunInProgressError(f"Could not create the in-flight record {path} of run {run}.")
 
     @staticmethod
     def end(path: Path) -> None:
-        path.unlink(missing_ok=True)
+        """Remove an entry; never raises, as the run is answered (and recorded) by then."""
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass  # a stale entry is recognised by its operation id once state holds it
+
+    @staticmethod
+    def _read(path: Path) -> dict[str, Any] | None:
+        try:
+            found = orjson.loads(path.read_bytes())
+        except (OSError, ValueError):
+            return None
+        return found if isinstance(found, dict) else None
+
+    @staticmethod
+    def _busy(run: str, found: dict[str, Any] | None, path: Path) -> RunInProgressError:
+        owner = (found or {}).get("owner") or {}
+        return RunInProgressError(
+            f"Another process (pid {owner.get('pid')} on {owner.get('host')}) is triggering run "
+            f"{run} right now, so it was not sent. Run `pulumi up` again once that one has "
+            f"finished; if no such process runs, delete {path}."
+        )

@@ -23,36 +23,34 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
+from pulumi.runtime import rpc
 
 from .client import DataGolClient
-from .config import (
-    NAMESPACE,
-    PUBLIC_KEYS,
-    SECRET_KEYS,
-    STACK_KEY,
-    STACK_SECRETS_KEY,
-    Settings,
-    read_stack_config,
-)
-from .errors import DataGolError, ValidationError
+from .config import KEYS, LEGACY_SECRET_NAMES_KEY, STACK_SCOPE_KEY, Settings
+from .errors import ConfigurationError, DataGolError, ValidationError
 from .journal import InflightJournal
+from .reconcile import NOT_SENT, reconcile_group
 from .runs import (
-    NOT_SENT,
     carry_over,
+    has_pending,
     new_resource_id,
-    reconcile_group,
     refresh_status,
     trigger_run,
     validated,
 )
-from .validation import (
-    changed_properties,
-    check_group,
-    check_run,
-    is_unknown,
-    plain,
-    present,
-)
+from .validation import changed_properties, check_group, check_run, present
+from .wire import is_unknown, plain
+
+#: The run's URN, computed by the program (the SDK hands create no URN): it names the run in
+#: the in-flight journal, so that two runs with identical inputs never share an entry.
+URN_KEY = "__urn"
+#: The group's run keys whose inputs hold a secret (``["*"]``: all): the program knows, the
+#: provider does not (the engine hands it plain values), and their results are kept secret.
+SECRET_KEYS_KEY = "__secret_keys"
+
+#: The properties the program's ``replace_on_changes`` names: the SDK's server never tells the
+#: engine which properties changed, so diff lists them as replacements itself.
+REPLACE_ON_CHANGES_KEY = "__replace_on_changes"
 
 # Module level, so that it is shared by all providers of a process and never pickled.
 _CLIENT_LOCK = threading.Lock()
@@ -90,41 +88,53 @@ class ClientProvider(ResourceProvider):
         pass
 
     def configure(self, req: ConfigureRequest) -> None:
-        keys = [f"{NAMESPACE}:{k}" for k in PUBLIC_KEYS + SECRET_KEYS] + [
-            STACK_KEY,
-            STACK_SECRETS_KEY,
-        ]
-        self._inputs = {k: v for k in keys if (v := req.config.get(k)) is not None}
-        # Validates every value given now, so that preview reports a bad one; secrets kept in
-        # the stack config are only read when a request is about to be sent.
-        Settings.load(self._inputs.get)
+        """Read every setting: the provider resource's inputs, then ``DATAGOL_*`` variables.
+
+        A bad value fails here, so `pulumi preview` reports it before any request. Nothing is
+        sent and no credential is required yet: a refresh of runs that track nothing needs none.
+        """
+        inputs = {k.config_key: v for k in KEYS if (v := req.config.get(k.config_key)) is not None}
+        self._settings = Settings.load(inputs.get)
+        self._stack_scope = req.config.get(STACK_SCOPE_KEY)
+        # 0.1.0 kept credentials out of its provider's inputs and named them here instead.
+        self._legacy_secret_names = str(req.config.get(LEGACY_SECRET_NAMES_KEY) or "")
         self._client = None
 
-    def _settings(self) -> Settings:
-        inputs: dict[str, Any] = getattr(self, "_inputs", {})
-        stack = inputs.get(STACK_KEY)
-        in_stack = set(str(inputs.get(STACK_SECRETS_KEY) or "").split(","))
-
-        def get(key: str) -> Any:
-            value = inputs.get(key)
-            if value is None and stack and key.split(":", 1)[1] in in_stack:
-                value = read_stack_config(key, str(stack))
-            return value
-
-        return Settings.load(get)
-
     def client(self) -> DataGolClient:
-        """The process's client, built on first use (not at construction, not at configure)."""
+        """The process's client, built when the first request is about to be sent."""
         with _CLIENT_LOCK:
             client: DataGolClient | None = getattr(self, "_client", None)
             if client is None:
-                client = self._client = DataGolClient(self._settings())
+                settings: Settings = getattr(self, "_settings", None) or Settings.load({}.get)
+                self._refuse_legacy_without_credentials(settings)
+                client = self._client = DataGolClient(settings)
             return client
+
+    def _refuse_legacy_without_credentials(self, settings: Settings) -> None:
+        # A state written by 0.1.0 holds no credential; its provider is updated by the next
+        # `pulumi up`. Until then say so, instead of sending a request that will get a 401.
+        if getattr(self, "_legacy_secret_names", "") and not settings.secrets():
+            raise ConfigurationError(
+                "This stack's DataGOL provider was deployed by datagol-pulumi 0.1.0, which kept "
+                "its credentials out of the state. Run `pulumi up` once (it updates the provider "
+                "and sends nothing), or set DATAGOL_TOKEN for this command"
+            )
 
     def journal(self) -> InflightJournal | None:
         """Triggers in flight for this stack; None outside a stack (tests, direct use)."""
-        stack = getattr(self, "_inputs", {}).get(STACK_KEY)
+        stack = getattr(self, "_stack_scope", None)
         return InflightJournal(str(stack)) if stack else None
+
+
+class _ClientOnFirstUse:
+    """The provider's client, built only if a request is actually made (refresh of runs that
+    track nothing makes none, and so needs neither credentials nor a session)."""
+
+    def __init__(self, provider: ClientProvider) -> None:
+        self._provider = provider
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._provider.client(), name)
 
 
 class ExtractionRunProvider(ClientProvider):
@@ -132,19 +142,21 @@ class ExtractionRunProvider(ClientProvider):
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs, failures = check_run({k: v for k, v in news.items() if not k.startswith("__")})
-        if "__replace_on_changes" in news:
-            inputs["__replace_on_changes"] = news["__replace_on_changes"]
+        for key in (REPLACE_ON_CHANGES_KEY, URN_KEY):
+            if key in news:
+                inputs[key] = news[key]
         return CheckResult(inputs, [CheckFailure(prop, reason) for prop, reason in failures])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         replace, trigger, setting = changed_properties(olds, news)
         changed = replace + trigger + setting
-        wanted = news.get("__replace_on_changes") or []
+        wanted = news.get(REPLACE_ON_CHANGES_KEY) or []
         replace = replace + [
             p for p in changed if p not in replace and (p in wanted or "*" in wanted)
         ]
         return DiffResult(
-            changes=bool(changed),
+            # Batches that never reached DataGOL make an update that sends them.
+            changes=bool(changed) or has_pending(plain(olds)),
             replaces=replace,
             stables=[],
             delete_before_replace=False,
@@ -153,23 +165,38 @@ class ExtractionRunProvider(ClientProvider):
     # Outputs go to the engine through `present`: no null, so a no-op preview shows no change.
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        outs = trigger_run(self.client(), validated(props), run_count=1, journal=self.journal())
+        outs = trigger_run(
+            self.client(),
+            validated(props),
+            run_count=1,
+            journal=self.journal(),
+            run=props.get(URN_KEY),
+        )
         return CreateResult(new_resource_id(outs), present(outs))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         inputs = validated(news)
         olds = plain(olds)
         _, trigger, _ = changed_properties(olds, inputs)
-        if not trigger:
+        if trigger:
+            run_count, previous = int(olds.get("run_count") or 0) + 1, None
+        elif has_pending(olds):
+            run_count, previous = int(olds.get("run_count") or 1), olds  # the same run, continued
+        else:
             return UpdateResult(present(carry_over(inputs, olds)))
-        run_count = int(olds.get("run_count") or 0) + 1
-        return UpdateResult(
-            present(trigger_run(self.client(), inputs, run_count=run_count, journal=self.journal()))
+        outs = trigger_run(
+            self.client(),
+            inputs,
+            run_count=run_count,
+            journal=self.journal(),
+            run=news.get(URN_KEY),
+            previous=previous,
         )
+        return UpdateResult(present(outs))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         outs = {k: v for k, v in plain(props).items() if not k.startswith("__")}
-        return ReadResult(id_, present(refresh_status(self.client(), outs)))
+        return ReadResult(id_, present(refresh_status(_ClientOnFirstUse(self), outs)))  # type: ignore[arg-type]
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         # A finished extraction cannot be undone; the run only leaves the stack.
@@ -185,6 +212,7 @@ class ExtractionRunGroupProvider(ClientProvider):
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs, failures = check_group({k: v for k, v in news.items() if not k.startswith("__")})
+        inputs.update({k: news[k] for k in (URN_KEY, SECRET_KEYS_KEY) if k in news})
         return CheckResult(inputs, [CheckFailure(prop, reason) for prop, reason in failures])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -196,10 +224,12 @@ class ExtractionRunGroupProvider(ClientProvider):
         for key in set(runs) & set(previous):
             if any(changed_properties(previous[key], runs[key])):
                 changed.add(key)
-            elif previous[key].get("status") == NOT_SENT:
+            elif previous[key].get("status") == NOT_SENT or has_pending(previous[key]):
                 changed.add(key)
         if news.get("max_concurrency") != olds.get("max_concurrency"):
             changed.add("max_concurrency")
+        if _secret_keys(news) != _secret_keys(olds):  # an update that only re-protects results
+            changed.add(SECRET_KEYS_KEY)
         return DiffResult(
             changes=bool(changed), replaces=[], stables=[], delete_before_replace=False
         )
@@ -221,24 +251,47 @@ class ExtractionRunGroupProvider(ClientProvider):
             previous,
             max_concurrency=inputs["max_concurrency"],
             journal=self.journal(),
+            group=props.get(URN_KEY),
         )
         return {
-            "results": results,
+            "results": _protect(results, _secret_keys(props)),
             "max_concurrency": inputs["max_concurrency"],
             "triggered_keys": sorted(
                 k
                 for k, r in results.items()
-                if r.get("triggered_at") != (previous.get(k) or {}).get("triggered_at")
+                if r.get("operation_id") != (previous.get(k) or {}).get("operation_id")
+                and not r.get("refused")
+                and r.get("status") != NOT_SENT
             ),
+            SECRET_KEYS_KEY: sorted(_secret_keys(props)),
         }
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         outs = {k: v for k, v in plain(props).items() if not k.startswith("__")}
-        client = self.client()
-        outs["results"] = {
-            k: refresh_status(client, r) for k, r in (outs.get("results") or {}).items()
-        }
+        client = _ClientOnFirstUse(self)
+        results = {k: refresh_status(client, r) for k, r in (outs.get("results") or {}).items()}
+        secret = _secret_keys(props)
+        outs["results"] = _protect(results, secret)
+        outs[SECRET_KEYS_KEY] = sorted(secret)
         return ReadResult(id_, outs)
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         return None
+
+
+def _secret_keys(props: dict[str, Any]) -> set[str]:
+    keys = plain(props.get(SECRET_KEYS_KEY))
+    return {str(k) for k in keys} if isinstance(keys, list) else set()
+
+
+def _protect(results: dict[str, Any], secret: set[str]) -> dict[str, Any]:
+    """Results with the keys whose inputs hold a secret wrapped as secrets.
+
+    The engine keeps an output secret only when an input of the same name is, and ``results``
+    has no such input: without this, a secret where clause would land in state in clear.
+    """
+    if not secret:
+        return results
+    return {
+        k: rpc.wrap_rpc_secret(r) if "*" in secret or k in secret else r for k, r in results.items()
+    }

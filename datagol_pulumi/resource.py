@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import MISSING, dataclass, fields, replace
 from typing import Any, TypeVar
@@ -17,20 +18,23 @@ from typing import Any, TypeVar
 import pulumi
 import pulumi.dynamic
 
-from .client import utc_now
-from .config import NAMESPACE, PUBLIC_KEYS, SECRET_KEYS, STACK_KEY, STACK_SECRETS_KEY
 from .errors import ConfigurationError, RunFailedError, ValidationError
-from .provider import ExtractionRunProvider
+from .provider import REPLACE_ON_CHANGES_KEY, URN_KEY, ExtractionRunProvider
+from .provider_resource import chooses_provider, current_program, implicit_provider
 from .runs import RUN_OUTPUTS
-from .validation import REPLACE_PROPERTIES, unsafe_integers
+from .validation import REPLACE_PROPERTIES
+from .wire import plain, unsafe_integers
 
-#: Per program run (keyed by its resource monitor, as Automation API runs several programs in
-#: one process): the provider resource, and when the program started. Runs whose outputs carry
-#: an error and were triggered after that instant failed in this very deployment; older errors
-#: were reported by an earlier `up` and are only kept in state.
-_PROGRAM: tuple[Any, pulumi.ProviderResource, str] | None = None
+RUN_TYPE = "pulumi-python:dynamic/datagol:ExtractionRun"
+#: Outputs computed from ``rows`` or ``where_clause``: secret whenever those may be.
+_DERIVED = {
+    "rows": ("rows_digest", "row_count", "request_digest"),
+    "where_clause": ("request_digest",),
+}
+
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|m|s|ms)")
 _UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+_HOOK_LOCK = threading.Lock()
 #: Inputs whose numbers DataGOL must receive exactly (ids, rows, triggers).
 _EXACT_PROPERTIES = frozenset((*REPLACE_PROPERTIES, "rows", "triggers"))
 
@@ -129,41 +133,8 @@ def refuse_unsafe_integers(resource_name: str, prop: str, value: Any) -> Any:
 
 
 def datagol_provider() -> pulumi.ProviderResource:
-    """The program's one provider resource for DataGOL runs, created on first use.
-
-    An explicit provider instead of Pulumi's default one: the engine stores a default dynamic
-    provider's inputs, which are the *whole* stack config with its secrets, in the state. This
-    one gets the public ``datagol:*`` settings as inputs, and only the *names* of the secret
-    ones; the provider reads those from the stack config when it first sends a request.
-    """
-    global _PROGRAM
-    monitor = pulumi.runtime.settings.get_monitor()
-    if _PROGRAM is None or _PROGRAM[0] is not monitor:
-        started = utc_now()
-        config = pulumi.Config(NAMESPACE)
-        props: dict[str, Any] = {}
-        secret: list[str] = []
-        for key in PUBLIC_KEYS + SECRET_KEYS:
-            full = f"{NAMESPACE}:{key}"
-            if pulumi.runtime.config.get_config(full) is None:
-                continue
-            if key in SECRET_KEYS or pulumi.runtime.config.is_config_secret(full):
-                secret.append(key)
-            else:
-                props[full] = config.get(key)
-        props[STACK_KEY] = (
-            f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
-        )
-        props[STACK_SECRETS_KEY] = ",".join(secret)
-        _PROGRAM = (monitor, pulumi.ProviderResource("pulumi-python", "datagol", props), started)
-    return _PROGRAM[1]
-
-
-def with_provider(opts: pulumi.ResourceOptions | None) -> pulumi.ResourceOptions:
-    """``opts`` with :func:`datagol_provider` unless the caller chose a provider."""
-    if opts is not None and opts.provider is not None:
-        return opts
-    return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(provider=datagol_provider()))
+    """The program's implicit :class:`~datagol_pulumi.Provider`, built from ``datagol:*`` config."""
+    return implicit_provider()
 
 
 def parse_duration(text: str | None) -> float | None:
@@ -186,22 +157,73 @@ def timeout_from_options(opts: pulumi.ResourceOptions | None) -> float | None:
     return parse_duration(timeouts.create) or parse_duration(timeouts.update)
 
 
-def failed_in_this_deployment(outputs: Mapping[str, Any]) -> bool:
-    """True when a run's outputs carry an error from a trigger sent by this deployment."""
-    triggered_at = outputs.get("triggered_at")
-    started = _PROGRAM[2] if _PROGRAM else ""
-    return bool(outputs.get("error")) and bool(triggered_at) and str(triggered_at) >= started
+def failure_of_operation(new: Mapping[str, Any], old: Mapping[str, Any]) -> str | None:
+    """The error of a run, when the operation that produced ``new`` sent it or found it.
+
+    Each operation that sends marks its outputs with a fresh ``operation_id``; an update that
+    sends nothing keeps the previous one, so an error an earlier ``up`` reported is not
+    reported again. No clock is compared.
+    """
+    operation_id = new.get("operation_id")
+    if not operation_id or operation_id == old.get("operation_id"):
+        return None
+    return new.get("refused") or new.get("error") or None
 
 
-def report_failure(resource_name: str, error: pulumi.Output, triggered_at: pulumi.Output) -> None:
-    """Fail the deployment when a run it triggered failed; state already records the run."""
+async def _resolved(values: Mapping[str, Any] | None) -> dict[str, Any]:
+    # Secret outputs reach a hook as Outputs (at any depth); their values are needed here.
+    resolved = await pulumi.Output.from_input(dict(values or {})).future()
+    return plain(resolved or {})
 
-    def check(args: list[Any]) -> None:
-        outputs = {"error": args[0], "triggered_at": args[1]}
-        if failed_in_this_deployment(outputs):
-            raise RunFailedError(f"ExtractionRun {resource_name!r}: {args[0]}")
 
-    pulumi.Output.all(error, triggered_at).apply(check)
+async def report_failure(args: pulumi.ResourceHookArgs) -> None:
+    """After-create/update hook: fail the deployment when the step just taken recorded a
+    failed run. The engine calls it only for steps it took, and state already holds the run."""
+    new, old = await _resolved(args.new_outputs), await _resolved(args.old_outputs)
+    if args.type == RUN_TYPE:
+        text = failure_of_operation(new, old)
+        if text:
+            raise RunFailedError(f"ExtractionRun {args.name!r}: {text}")
+        return
+    previous = old.get("results") or {}
+    failed = {
+        key: text
+        for key, result in (new.get("results") or {}).items()
+        if (text := failure_of_operation(result, previous.get(key) or {}))
+    }
+    if failed:
+        lines = "\n".join(f"  {k}: {text}" for k, text in sorted(failed.items()))
+        raise RunFailedError(f"{args.name}: {len(failed)} run(s) failed:\n{lines}")
+
+
+def run_options(
+    opts: pulumi.ResourceOptions | None, secret_outputs: Sequence[str] = ()
+) -> pulumi.ResourceOptions:
+    """``opts`` with the program's implicit provider (unless the caller or a parent chose one),
+    the failure report hook, and ``secret_outputs`` added to the outputs kept secret."""
+    program = current_program()
+    with _HOOK_LOCK:
+        if program.failure_hook is None:
+            program.failure_hook = pulumi.ResourceHook("datagol-run-failed", report_failure)
+        hook = program.failure_hook
+    ours = pulumi.ResourceOptions(
+        hooks=pulumi.ResourceHookBinding(after_create=[hook], after_update=[hook]),
+        additional_secret_outputs=list(secret_outputs) or None,
+    )
+    if not chooses_provider(opts):
+        ours.provider = datagol_provider()
+    return pulumi.ResourceOptions.merge(opts, ours)
+
+
+def run_urn(resource_name: str, type_: str, opts: pulumi.ResourceOptions | None) -> Any:
+    """The URN the engine gives the resource, as an input: the provider's create gets none."""
+    parent = opts.parent if opts else None
+    urn = pulumi.create_urn(resource_name, type_, parent=parent)
+    if parent is None:
+        return urn
+    # Without a dependency on the parent: the SDK expands a dependency on a component to its
+    # children, this run among them, which would be a cycle.
+    return pulumi.Output(set(), urn.future(), urn.is_known(), urn.is_secret())
 
 
 class ExtractionRun(pulumi.dynamic.Resource, module="datagol", name="ExtractionRun"):
@@ -235,6 +257,11 @@ class ExtractionRun(pulumi.dynamic.Resource, module="datagol", name="ExtractionR
     run_count: pulumi.Output[int]
     """1 on create, +1 on every re-trigger."""
     request_digest: pulumi.Output[str]
+    batches: pulumi.Output[list[dict[str, Any]]]
+    """What each request of the run became: accepted (with its request id), ambiguous (may have
+    started; never resent on its own), refused or unsent (sent by the next ``pulumi up``)."""
+    operation_id: pulumi.Output[str]
+    """Changes whenever an operation sends: how the failure hook tells new errors from old."""
 
     def __init__(
         self,
@@ -256,6 +283,16 @@ class ExtractionRun(pulumi.dynamic.Resource, module="datagol", name="ExtractionR
         # Declared outputs must be present (as None) to become attributes of the resource.
         props.update(dict.fromkeys(RUN_OUTPUTS))
         if opts is not None and opts.replace_on_changes:
-            props["__replace_on_changes"] = sorted(opts.replace_on_changes)
-        super().__init__(ExtractionRunProvider(), resource_name, props, with_provider(opts))
-        report_failure(resource_name, self.error, self.triggered_at)
+            props[REPLACE_ON_CHANGES_KEY] = sorted(opts.replace_on_changes)
+        props[URN_KEY] = run_urn(resource_name, RUN_TYPE, opts)
+        # Whether an Output is secret is only known later; one that may be makes what is
+        # computed from it secret (same-named outputs the engine protects itself).
+        derived = {
+            out
+            for prop, outs in _DERIVED.items()
+            if isinstance(props[prop], pulumi.Output)
+            for out in outs
+        }
+        super().__init__(
+            ExtractionRunProvider(), resource_name, props, run_options(opts, sorted(derived))
+        )

@@ -3,14 +3,17 @@
 Lifecycle rules, stated once:
 
 * create triggers the run; an update re-triggers it only when ``mode``, ``where_clause``,
-  ``rows``, ``extract_only_new`` or ``triggers`` changed (other updates send nothing);
-  a change of workspace, extraction or element replaces it; delete and refresh never trigger.
-* A request that may have started a job is never sent again on its own. Once any request of a
-  run may have reached the service, the outcome is *recorded* (in the outputs, so in state) with
-  an ``error`` instead of being raised: the resource then reports the error and fails the
-  ``pulumi up``, while the next ``up`` does not resend. Changing ``triggers`` resends on purpose.
-* An error before anything could have started is raised: state is untouched and the next
-  ``pulumi up`` simply tries again.
+  ``rows``, ``extract_only_new`` or ``triggers`` changed; a change of workspace, extraction or
+  element replaces it; delete and refresh never trigger.
+* Every batch is recorded in the run's ledger (:mod:`datagol_pulumi.ledger`). A request that
+  may have started a job is never sent again on its own. Once any request of an operation may
+  have reached the service, every outcome, whatever the exception, is *recorded* (in the
+  outputs, so in state) with an ``error`` instead of being raised: the resource then reports
+  the error and fails the ``pulumi up``, while the next ``up`` does not resend it.
+* Batches that never reached the service (refused, or not sent after an earlier failure) are
+  sent by the next ``pulumi up``, and only those. Changing ``triggers`` resends everything.
+* An error before anything of an operation could have started is raised: state is untouched
+  and the next ``pulumi up`` simply tries again.
 """
 
 from __future__ import annotations
@@ -20,15 +23,17 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from .client import DataGolClient, RunStatus, utc_now
+from .client import DataGolClient, utc_now
 from .errors import ApiError, DataGolError, TransportError, ValidationError
 from .journal import InflightJournal
-from .payload import RequestDigest, rows_digest, trigger_requests
+from .ledger import ACCEPTED, AMBIGUOUS, REFUSED, UNSENT, Ledger
+from .payload import RequestDigest, digest, rows_digest
 from .validation import (
     DEFAULT_POLL_INTERVAL_SECONDS,
     DEFAULT_TIMEOUT_SECONDS,
+    REPLACE_PROPERTIES,
     RUN_PROPERTIES,
-    changed_properties,
+    TRIGGER_PROPERTIES,
     check_run,
 )
 
@@ -46,11 +51,8 @@ RUN_OUTPUTS = (
     "duration_seconds",
     "run_count",
     "request_digest",
-)
-
-_RESEND_HINT = (
-    " The run is recorded in the stack, so the next `pulumi up` does not send it again; "
-    "change this run's `triggers` to send it again on purpose."
+    "batches",
+    "operation_id",
 )
 
 
@@ -63,7 +65,7 @@ def validated(inputs: Mapping[str, Any], subject: str = "") -> dict[str, Any]:
     return normalised
 
 
-def _echo(inputs: Mapping[str, Any]) -> dict[str, Any]:
+def echo_inputs(inputs: Mapping[str, Any]) -> dict[str, Any]:
     outs = {prop: inputs.get(prop) for prop in RUN_PROPERTIES if prop != "rows"}
     rows = inputs.get("rows")
     outs["rows_digest"] = rows_digest(rows)
@@ -74,8 +76,23 @@ def _echo(inputs: Mapping[str, Any]) -> dict[str, Any]:
 def carry_over(inputs: Mapping[str, Any], old_outputs: Mapping[str, Any]) -> dict[str, Any]:
     """Outputs for an update that sends nothing: new inputs, previous run results."""
     outs = {k: old_outputs.get(k) for k in RUN_OUTPUTS}
-    outs.update(_echo(inputs))
+    outs.update(echo_inputs(inputs))
     return outs
+
+
+def has_pending(outputs: Mapping[str, Any]) -> bool:
+    """Whether a recorded run has batches that never reached DataGOL (the next up sends them)."""
+    return bool(Ledger.from_outputs(outputs).pending())
+
+
+def run_identity(inputs: Mapping[str, Any]) -> str:
+    """What a run sends, for the journal: two attempts at the same run send the same.
+
+    Settings (waiting, batch size) are left out: changing them after an interrupted attempt
+    does not make it another run.
+    """
+    sent = {k: inputs.get(k) for k in REPLACE_PROPERTIES + TRIGGER_PROPERTIES if k != "rows"}
+    return digest({**sent, "rows": rows_digest(inputs.get("rows"))})
 
 
 def trigger_run(
@@ -84,228 +101,228 @@ def trigger_run(
     *,
     run_count: int,
     journal: InflightJournal | None = None,
+    run: str | None = None,
+    previous: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Send one run (all its batches), wait if asked, and return its outputs.
+    """Send a run's batches, wait if asked, and return its outputs.
 
-    Raises only when nothing can have started; see the module docstring. With a ``journal``, a
-    run whose last attempt was cut off mid-trigger is recorded, not sent again.
+    Without ``previous`` every batch of a new run is sent; with it, only the batches the
+    previous outputs record as never having reached DataGOL. Raises only when nothing of this
+    operation can have started; see the module docstring. With a ``journal`` and the ``run``'s
+    URN, a run whose last attempt was cut off mid-trigger is recorded, not sent again.
     """
-    if journal is None:
-        return _send_and_wait(client, inputs, run_count)
-    entry = journal.path(inputs)
-    since = journal.interrupted(entry)
+    ledger = Ledger.plan(inputs) if previous is None else Ledger.from_outputs(previous)
+    if previous is not None:
+        ledger.resplit(inputs.get("batch_size"))
+    operation = Operation(client, inputs, ledger, run_count, previous)
+    if journal is None or not run:
+        return operation.send()
+    entry = journal.path(run)
+    recorded = {previous.get("operation_id")} if previous else set()
+    since = journal.begin(entry, run, run_identity(inputs), operation.id, recorded)
     if since is not None:
         journal.end(entry)  # the state records it from now on
-        return _outputs(
-            inputs,
-            status="UNKNOWN",
-            error=(
-                f"An earlier `pulumi up` was stopped at {since} while it was triggering this run; "
-                "DataGOL may have started it, so it was not sent again." + _RESEND_HINT
-            ),
-            run_count=run_count,
-        )
-    journal.begin(entry, utc_now())
+        return operation.interrupted(since)
     try:
-        return _send_and_wait(client, inputs, run_count)
+        return operation.send()
     finally:
         journal.end(entry)  # not reached when the process is killed, which is the point
 
 
-def _outputs(inputs: Mapping[str, Any], **values: Any) -> dict[str, Any]:
-    """A run's outputs: the echo of its inputs, the given values, None for the rest.
+class Operation:
+    """One create or update that sends batches of a run: the single guard around sending."""
 
-    (The engine does not store None outputs, so they cost no state.)
-    """
-    outs = _echo(inputs)
-    outs.update({k: None for k in RUN_OUTPUTS if k not in outs})
-    outs.update(request_ids=[], triggered_at=utc_now())
-    outs.update(values)
-    return outs
+    def __init__(
+        self,
+        client: DataGolClient,
+        inputs: Mapping[str, Any],
+        ledger: Ledger,
+        run_count: int,
+        previous: Mapping[str, Any] | None,
+    ) -> None:
+        self.client, self.inputs, self.ledger = client, inputs, ledger
+        self.run_count = run_count
+        self.previous = previous or {}
+        #: Marks the outputs this operation wrote, so that the resource reports the errors of
+        #: this operation only, without comparing clocks.
+        self.id = uuid.uuid4().hex
+        self.digest = RequestDigest()
+        self.message: str | None = self.previous.get("message")
+        self.started = time.monotonic()
+        self.triggered_at = utc_now()
+        self.finished_at: str | None = None
+        self.duration: float | None = None
+        self.sent = False  # whether a request of this operation may have left
+        self.current: int | None = None
 
-
-def _send_and_wait(
-    client: DataGolClient,
-    inputs: Mapping[str, Any],
-    run_count: int,
-) -> dict[str, Any]:
-    target = (
-        f"workspace {inputs['workspace_id']}, extraction {inputs['extraction_id']}, "
-        f"element {inputs['element_type']} {inputs['element_id']}"
-    )
-    digest = RequestDigest()
-    request_ids: list[str | None] = []
-    status: str | None = None
-    message: str | None = None
-    error: str | None = None
-    started = time.monotonic()
-    triggered_at = utc_now()
-    rows = inputs.get("rows") or []
-    batches = -(-len(rows) // inputs["batch_size"]) if inputs.get("batch_size") else 0
-    for index, request in enumerate(trigger_requests(inputs)):
+    def send(self) -> dict[str, Any]:
         try:
-            result = client.trigger(request, target=target)
-        except DataGolError as exc:
-            if not request_ids and not exc.may_have_started:
+            accepted = self._send_batches()
+            if accepted is not None and self.inputs.get("wait_for_completion"):
+                self._wait(accepted)
+        except Exception as exc:  # noqa: BLE001 - every exception, once a POST may have left
+            if not self.sent:
                 raise
-            digest.add(request)
-            error = str(exc)
-            if batches:
-                error = (
-                    f"batch {index + 1} of {batches} failed after {index} accepted "
-                    f"batch(es) ({', '.join(map(str, request_ids)) or 'no request ids'}); the "
-                    f"remaining batches were not sent: {exc}"
-                )
-            status = "PARTIAL" if request_ids else "UNKNOWN"
-            if exc.may_have_started:
-                request_ids.append(None)
-            error += _RESEND_HINT
-            break
-        digest.add(request)
-        request_ids.append(result.request_id)
-        status = result.status or "TRIGGERED"
-        message = result.message
+            self._record_unexpected(exc)
+        return self.outputs()
 
-    finished_at: str | None = None
-    duration: float | None = None
-    if error is None and inputs.get("wait_for_completion"):
-        final, error = _wait(client, inputs, request_ids)
-        if final is not None:
-            status, message = final.status or status, final.message or message
-            if final.final:
-                finished_at = utc_now()
-                duration = round(time.monotonic() - started, 3)
-        if error is not None:
-            error += _RESEND_HINT
-
-    return _outputs(
-        inputs,
-        request_id=request_ids[0] if request_ids else None,
-        request_ids=request_ids,
-        status=status,
-        message=message,
-        error=error,
-        triggered_at=triggered_at,
-        finished_at=finished_at,
-        duration_seconds=duration,
-        run_count=run_count,
-        request_digest=digest.hexdigest(),
-    )
-
-
-def _wait(
-    client: DataGolClient,
-    inputs: Mapping[str, Any],
-    request_ids: list[str | None],
-) -> tuple[RunStatus | None, str | None]:
-    """Wait for every request of the run; returns (last status, error text or None)."""
-    if not request_ids or any(rid is None for rid in request_ids):
-        return None, (
-            "DataGOL's answer carried no request id, so completion cannot be awaited; the run was "
-            "triggered. Set wait_for_completion to false for this service."
+    def _send_batches(self) -> list[int] | None:
+        """Send the pending batches in order; the accepted ones, or None after a failure."""
+        inputs = self.inputs
+        target = (
+            f"workspace {inputs['workspace_id']}, extraction {inputs['extraction_id']}, "
+            f"element {inputs['element_type']} {inputs['element_id']}"
         )
-    poll_interval = inputs.get("poll_interval_seconds") or DEFAULT_POLL_INTERVAL_SECONDS
-    timeout = inputs.get("timeout_seconds") or DEFAULT_TIMEOUT_SECONDS
-    deadline = time.monotonic() + timeout
-    last: RunStatus | None = None
-    for request_id in request_ids:
-        assert request_id is not None
-        try:
-            last, timed_out = client.wait_for_run(
-                request_id,
-                poll_interval=poll_interval,
-                timeout=max(0.0, deadline - time.monotonic()),
-            )
-        except (ApiError, TransportError) as exc:
-            return last, f"Run {request_id} was triggered, but its status could not be read: {exc}"
-        if timed_out:
-            return last, (
-                f"Run {request_id} did not finish within {timeout:g} s (last status "
-                f"{last.status or 'unknown'}). It may still be running; raise timeout_seconds "
-                "to wait longer, or `pulumi refresh` later to read its status."
-            )
-        if last.outcome == "failed":
-            detail = f": {last.message}" if last.message else ""
-            return last, f"Run {request_id} finished with status {last.status}{detail}."
-    return last, None
+        accepted: list[int] = []
+        for index in self.ledger.pending():
+            batch = self.ledger.batches[index]
+            request = self.ledger.request(index, inputs)
+            self.current = index  # from here on, this batch may leave
+            try:
+                self.sent = True
+                result = self.client.trigger(request, target=target)
+            except DataGolError as exc:
+                if not exc.may_have_started:
+                    if not accepted:
+                        self.sent = False  # nothing of this operation started: raise it
+                        raise
+                    batch.state, batch.error = REFUSED, f"refused, so nothing started: {exc}"
+                    return None
+                self.digest.add(request)
+                batch.state, batch.error = AMBIGUOUS, str(exc)
+                return None
+            self.digest.add(request)
+            batch.state, batch.error = ACCEPTED, None
+            batch.request_id, batch.status = result.request_id, result.status or "TRIGGERED"
+            self.message = result.message
+            accepted.append(index)
+        return accepted
+
+    def _wait(self, accepted: list[int]) -> None:
+        """Wait for every batch this operation sent; a problem is recorded on its batch."""
+        inputs = self.inputs
+        poll_interval = inputs.get("poll_interval_seconds") or DEFAULT_POLL_INTERVAL_SECONDS
+        timeout = inputs.get("timeout_seconds") or DEFAULT_TIMEOUT_SECONDS
+        deadline = time.monotonic() + timeout
+        for index in accepted:
+            self.current = index
+            batch = self.ledger.batches[index]
+            if batch.request_id is None:
+                batch.error = (
+                    "DataGOL's answer carried no request id, so completion cannot be awaited; "
+                    "the run was triggered. Set wait_for_completion to false for this service."
+                )
+                return
+            try:
+                last, timed_out = self.client.wait_for_run(
+                    batch.request_id,
+                    poll_interval=poll_interval,
+                    timeout=max(0.0, deadline - time.monotonic()),
+                )
+            except (ApiError, TransportError) as exc:
+                batch.error = (
+                    f"Run {batch.request_id} was triggered, but its status could not be read: {exc}"
+                )
+                return
+            batch.status = last.status or batch.status
+            self.message = last.message or self.message
+            if timed_out:
+                batch.error = (
+                    f"Run {batch.request_id} did not finish within {timeout:g} s (last status "
+                    f"{last.status or 'unknown'}). It may still be running; raise "
+                    "timeout_seconds to wait longer, or `pulumi refresh` later to read its status."
+                )
+                return
+            batch.outcome = last.outcome
+            if last.outcome == "failed":
+                batch.error = failure_text(batch.request_id, last.status, last.message)
+                return
+        self.finished_at = utc_now()
+        self.duration = round(time.monotonic() - self.started, 3)
+
+    def _record_unexpected(self, exc: Exception) -> None:
+        index = self.current if self.current is not None else len(self.ledger.batches) - 1
+        batch = self.ledger.batches[index]
+        text = f"unexpected error once the request may have been sent ({type(exc).__name__}: {exc})"
+        if batch.state in (UNSENT, REFUSED):  # it was in flight: it may have started a job
+            batch.state = AMBIGUOUS
+        batch.error = text
+
+    def interrupted(self, since: str) -> dict[str, Any]:
+        """Outputs for a run whose earlier attempt was cut off: nothing is sent now."""
+        pending = self.ledger.pending()
+        for index in pending:
+            self.ledger.batches[index].state = AMBIGUOUS
+        self.ledger.batches[pending[0] if pending else -1].error = (
+            f"An earlier `pulumi up` was stopped at {since} while it was triggering this run; "
+            "DataGOL may have started it, so it was not sent again."
+        )
+        return self.outputs()
+
+    def outputs(self) -> dict[str, Any]:
+        ledger = self.ledger
+        request_ids = ledger.request_ids()
+        outs = echo_inputs(self.inputs)
+        outs.update(
+            request_id=request_ids[0] if request_ids else None,
+            request_ids=request_ids,
+            status=ledger.status(),
+            message=self.message,
+            error=ledger.error(),
+            triggered_at=self.triggered_at,
+            finished_at=self.finished_at,
+            duration_seconds=self.duration,
+            run_count=self.run_count,
+            request_digest=self.digest.hexdigest(),
+            batches=ledger.to_output(),
+            operation_id=self.id,
+        )
+        return outs
+
+
+def failure_text(request_id: str | None, status: str | None, message: str | None) -> str:
+    detail = f": {message}" if message else ""
+    return f"Run {request_id} finished with status {status}{detail}."
 
 
 def refresh_status(client: DataGolClient, outputs: Mapping[str, Any]) -> dict[str, Any]:
-    """Outputs with the status read from Poll Status (never triggers, never waits).
+    """Outputs with every batch's status read from Poll Status (never triggers, never waits).
 
     Only runs that wait for completion track their status; a fire-and-forget run's refresh
-    sends nothing at all.
+    sends nothing at all. Problems a status cannot resolve (batches that may have started or
+    were never sent) are kept, so a partial run reads back as partial.
     """
     outs = dict(outputs)
-    request_id = outs.get("request_id")
-    if not request_id or not outs.get("wait_for_completion"):
+    if not outs.get("wait_for_completion"):
         return outs
-    try:
-        status = client.poll_status(str(request_id))
-    except ApiError as exc:
-        if exc.status == 404:  # request logs expire; what state says is all there is
-            return outs
-        raise
-    if status.status:
-        outs["status"] = status.status
+    ledger = Ledger.from_outputs(outs)
+    for batch in ledger.batches:
+        if batch.state != ACCEPTED or not batch.request_id:
+            continue
+        try:
+            status = client.poll_status(batch.request_id)
+        except ApiError as exc:
+            if exc.status == 404:  # request logs expire; what state says is all there is
+                continue
+            raise
+        batch.status = status.status or batch.status
         outs["message"] = status.message or outs.get("message")
-    if status.outcome == "succeeded":
-        outs["error"] = None  # e.g. a run that timed out while waiting has since finished
+        if status.final:
+            batch.outcome = status.outcome
+            batch.error = (
+                None
+                if status.outcome == "succeeded"
+                else failure_text(batch.request_id, status.status, status.message)
+            )
+    outs.update(
+        batches=ledger.to_output(),
+        request_ids=ledger.request_ids(),
+        status=ledger.status(),
+        error=ledger.error(),
+    )
     return outs
 
 
 def new_resource_id(outputs: Mapping[str, Any]) -> str:
     """The run's request id, or a generated one when the service returned none."""
     return str(outputs.get("request_id") or f"run-{uuid.uuid4().hex}")
-
-
-#: Status of a group member whose trigger was refused before anything could start; the next
-#: ``pulumi up`` tries it again.
-NOT_SENT = "NOT_SENT"
-
-
-def reconcile_group(
-    client: DataGolClient,
-    runs: Mapping[str, Mapping[str, Any]],
-    previous: Mapping[str, Mapping[str, Any]],
-    *,
-    max_concurrency: int,
-    journal: InflightJournal | None = None,
-) -> dict[str, dict[str, Any]]:
-    """Outputs per run key: trigger new and changed runs concurrently, carry over the rest.
-
-    One run's failure never hides another's success: a refused trigger is recorded as
-    ``NOT_SENT`` (retried by the next ``up``) instead of failing the whole group, so runs that
-    did start stay in state and are never resent.
-    """
-    from concurrent.futures import ThreadPoolExecutor
-
-    results: dict[str, dict[str, Any]] = {}
-    to_trigger: dict[str, int] = {}
-    for key, inputs in runs.items():
-        old = previous.get(key)
-        if old is None:
-            to_trigger[key] = 1
-            continue
-        replace, trigger, _ = changed_properties(old, inputs)
-        if replace or trigger or old.get("status") == NOT_SENT:
-            to_trigger[key] = int(old.get("run_count") or 0) + 1
-        else:
-            results[key] = carry_over(inputs, old)
-
-    def run_one(key: str) -> dict[str, Any]:
-        try:
-            return trigger_run(client, runs[key], run_count=to_trigger[key], journal=journal)
-        except DataGolError as exc:
-            return _outputs(
-                runs[key],
-                status=NOT_SENT,
-                error=f"{exc} Nothing was started; the next `pulumi up` tries this run again.",
-                run_count=to_trigger[key] - 1,
-            )
-
-    if to_trigger:
-        with ThreadPoolExecutor(max_workers=max(1, min(max_concurrency, len(to_trigger)))) as pool:
-            for key, outs in zip(to_trigger, pool.map(run_one, to_trigger), strict=True):
-                results[key] = outs
-    return {key: results[key] for key in runs}

@@ -12,11 +12,19 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from pulumi.output import Unknown
-from pulumi.runtime import rpc
-
 from .payload import canonical_json, rows_digest
 from .properties import GROUP_INPUTS, RUN_INPUTS, names
+from .wire import (
+    MAX_ROW_DEPTH,
+    MAX_SAFE_INTEGER,
+    is_unknown,
+    legacy_floats,
+    plain,
+    scan,
+    unwrap,
+    whole_numbers,
+    wholly_unknown,
+)
 
 # The lists below are derived from the property definitions (datagol_pulumi.properties).
 #: Inputs whose change targets another element or extraction: the run is replaced.
@@ -66,151 +74,12 @@ def present(outputs: Mapping[str, Any]) -> dict[str, Any]:
 
 MODES = ("full", "filter", "selected", "new")
 ELEMENT_TYPES = ("COLUMN", "FILE", "FOLDER")
-#: Deeper rows are refused: they are almost certainly a mistake, and json would overflow
-#: Python's stack on them long before the service could make sense of them.
-MAX_ROW_DEPTH = 32
 #: A single request body above this needs ``batch_size``; services cap bodies well below it.
 MAX_UNBATCHED_BODY_BYTES = 16 * 1024 * 1024
 
 Failure = tuple[str, str]
 
 _VALID_KEYS = ", ".join(RUN_PROPERTIES)
-
-
-_SCALARS = frozenset((int, float, bool, type(None)))
-_SECRET_SIG_KEY = rpc._special_sig_key
-_SECRET_SIG = rpc._special_secret_sig
-
-
-def _scan(value: Any, limit: int = 2 * MAX_ROW_DEPTH) -> tuple[bool, bool, int, bool]:
-    """One pass over a value: (holds an unknown, holds a secret wrapper, container depth,
-    holds a float).
-
-    Iterative, so hostile nesting cannot exhaust the stack, and it stops descending below
-    ``limit``. Scalars are checked where they stand rather than queued: with 100,000 rows this
-    walk is most of what ``check`` costs. Unknowns come as ``pulumi.output.Unknown`` objects
-    from the engine (check, diff) and as the ``UNKNOWN`` string in a program's preview.
-    """
-    unknown = secret = floats = False
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        kind = type(item)
-        if kind is dict or (kind is not list and isinstance(item, Mapping)):
-            children = item.values()
-            if _SECRET_SIG_KEY in item and item[_SECRET_SIG_KEY] == _SECRET_SIG:
-                secret = True
-        elif kind is list or kind is tuple:
-            children = item
-        else:
-            unknown = unknown or kind is Unknown or (kind is str and item == rpc.UNKNOWN)
-            floats = floats or kind is float
-            continue
-        if depth > deepest:
-            deepest = depth
-        if depth > limit:
-            continue
-        for child in children:
-            kind = type(child)
-            if kind is str:
-                if child == rpc.UNKNOWN:
-                    unknown = True
-            elif kind is float:
-                floats = True
-            elif kind in _SCALARS:
-                continue
-            elif kind is Unknown:
-                unknown = True
-            elif kind is dict or kind is list or isinstance(child, (Mapping, tuple)):
-                stack.append((child, depth + 1))
-    return unknown, secret, deepest, floats
-
-
-#: Beyond this, a whole number cannot cross the engine intact: it carries every number as a
-#: 64-bit float.
-MAX_SAFE_INTEGER = 2**53
-
-
-def whole_numbers(value: Any) -> Any:
-    """``value`` with floats that hold a whole number (as the engine delivers ``1``) as ints.
-
-    Used on rows, triggers and ids, so that DataGOL receives ``{"id": 1}``, never ``1.0``.
-    Floats beyond :data:`MAX_SAFE_INTEGER` stay floats: the program refuses ints that large
-    (:func:`unsafe_integers`), so such a float was a float to begin with.
-    """
-    kind = type(value)
-    if kind is float:
-        return int(value) if value.is_integer() and abs(value) <= MAX_SAFE_INTEGER else value
-    if kind is dict or (kind is not list and isinstance(value, Mapping)):
-        return {k: whole_numbers(v) for k, v in value.items()}
-    if kind is list or kind is tuple:
-        return [whole_numbers(v) for v in value]
-    return value
-
-
-def legacy_floats(value: Any) -> Any:
-    """``value`` as versions before 0.2 stored it: every number a float, as the engine sent it."""
-    kind = type(value)
-    if kind is int:
-        return float(value)
-    if kind is dict or (kind is not list and isinstance(value, Mapping)):
-        return {k: legacy_floats(v) for k, v in value.items()}
-    if kind is list or kind is tuple:
-        return [legacy_floats(v) for v in value]
-    return value
-
-
-def unsafe_integers(value: Any, path: str) -> list[str]:
-    """Paths of the ints in ``value`` that the engine would round (beyond 2**53)."""
-    found: list[str] = []
-    stack: list[tuple[Any, str]] = [(value, path)]
-    while stack:
-        item, where = stack.pop()
-        kind = type(item)
-        if kind is int and abs(item) > MAX_SAFE_INTEGER:
-            found.append(where)
-        elif isinstance(item, Mapping):
-            stack.extend((v, f"{where}.{k}") for k, v in item.items())
-        elif kind is list or kind is tuple:
-            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(item))
-    return sorted(found)
-
-
-def is_unknown(value: Any) -> bool:
-    """True when ``value`` is, or contains, a value Pulumi does not know yet (preview)."""
-    kind = type(value)
-    if kind is str:
-        return value == rpc.UNKNOWN
-    if kind is Unknown:
-        return True
-    return False if kind in _SCALARS else _scan(value)[0]
-
-
-def _wholly_unknown(value: Any) -> bool:
-    return type(value) is Unknown or (type(value) is str and value == rpc.UNKNOWN)
-
-
-def plain(value: Any) -> Any:
-    """``value`` with Pulumi's RPC secret wrappers removed, at any depth.
-
-    Providers that do not accept secrets get plain values from the engine; this keeps the
-    provider correct when driven directly (tests, other engines) with wrapped values. Values
-    without wrappers (the usual case, and large row lists) are returned as they are.
-    """
-    return _unwrap(value) if _scan(value)[1] else value
-
-
-def _unwrap(value: Any, depth: int = 0) -> Any:
-    if depth > 2 * MAX_ROW_DEPTH:
-        return value  # too deep to be valid; check_run refuses it with a message
-    if rpc.is_rpc_secret(value):
-        return _unwrap(rpc.unwrap_rpc_secret(value), depth + 1)
-    if isinstance(value, Mapping):
-        return {k: _unwrap(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_unwrap(v, depth + 1) for v in value]
-    return value
 
 
 def _type_name(value: Any) -> str:
@@ -281,11 +150,11 @@ def check_run(inputs: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]
     during preview are passed through unchecked.
     """
     inputs = dict(inputs)
-    scans = {key: _scan(value) for key, value in inputs.items()}
+    scans = {key: scan(value) for key, value in inputs.items()}
     for key, (_, secret, _, _) in list(scans.items()):
         if secret:
-            inputs[key] = _unwrap(inputs[key])
-            scans[key] = _scan(inputs[key])
+            inputs[key] = unwrap(inputs[key])
+            scans[key] = scan(inputs[key])
     for key in ("rows", "triggers"):
         if key in scans and scans[key][3]:
             inputs[key] = whole_numbers(inputs[key])
@@ -435,7 +304,7 @@ def changed_properties(
 
 
 def _same_rows(rows: Any, old_digest: Any) -> bool:
-    if rows is not None and _scan(rows)[3]:
+    if rows is not None and scan(rows)[3]:
         rows = whole_numbers(rows)  # the engine hands diff floats; check sent ints
     if rows_digest(rows) == (old_digest or None):
         return True
@@ -481,7 +350,7 @@ def check_group(inputs: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure
         _check_number(inputs, "max_concurrency", out, failures, integer=True)
 
     runs = inputs.get("runs")
-    if _wholly_unknown(runs):
+    if wholly_unknown(runs):
         out["runs"] = runs
         return out, failures
     if not isinstance(runs, Mapping) or not runs:
@@ -491,7 +360,7 @@ def check_group(inputs: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure
         return out, failures
     normalised_runs: dict[str, Any] = {}
     for key, spec in runs.items():
-        if _wholly_unknown(spec):
+        if wholly_unknown(spec):
             normalised_runs[key] = spec
             continue
         if not isinstance(spec, Mapping):

@@ -91,7 +91,8 @@ class _Reraise:
 _CACHE_LOCK = threading.Lock()
 
 
-def _struct(props: dict[str, Any]) -> Any:
+def struct(props: dict[str, Any]) -> Any:
+    """``props`` serialized as the engine sends them (a protobuf Struct)."""
     # Not asyncio.run: it would leave the thread without an event loop for later tests.
     loop = asyncio.new_event_loop()
     try:
@@ -111,7 +112,7 @@ class EngineProvider:
 
     def __init__(self, provider_class: type, config: dict[str, str]) -> None:
         self._servicer = dynamic_server.DynamicResourceProviderServicer()
-        self._servicer.Configure(proto.ConfigureRequest(args=_struct(config)), _Reraise())
+        self._servicer.Configure(proto.ConfigureRequest(args=struct(config)), _Reraise())
         self._key = serialize_provider(provider_class())
         self._cache: dict[str, Any] = {}
 
@@ -128,7 +129,7 @@ class EngineProvider:
                 dynamic_server._PROVIDER_CACHE.clear()
 
     def _props(self, values: dict[str, Any]) -> Any:
-        return _struct({**values, "__provider": self._key})
+        return struct({**values, "__provider": self._key})
 
     @property
     def instance(self) -> Any:

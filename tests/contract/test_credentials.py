@@ -1,8 +1,10 @@
-"""Credentials against real servers: OAuth refresh-token exchange, TLS verification, no leaks."""
+"""Credentials against real servers: both OAuth grants, TLS verification and the CA bundle's
+precedence over the environment, no leaks."""
 
 from __future__ import annotations
 
 import datetime
+import hashlib
 import ssl
 from pathlib import Path
 
@@ -149,3 +151,105 @@ def test_tls_is_verified_and_a_ca_bundle_makes_it_pass(
     result = make_provider(baseUrl=url, caBundle=str(cert)).create(RUN)
     assert result.outs["request_id"] == "tls-1"
     assert len(received) == 1
+
+
+def test_ca_bundle_beats_the_environment_for_the_api_and_the_token_endpoint(
+    make_provider, canned_server, tmp_path: Path, monkeypatch
+) -> None:
+    cert, key = _certificate(tmp_path)
+    (tmp_path / "other").mkdir()
+    other_ca, _ = _certificate(tmp_path / "other")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    # One server plays the token endpoint and DataGOL: every POST gets this answer.
+    body = b'{"access_token": "tls-access", "token_type": "Bearer", "requestId": "tls-1"}'
+    port, received = canned_server(body, tls=context)
+    url = f"https://localhost:{port}"
+    # requests would let these override a session-wide `verify`; both name the wrong CA.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(other_ca))
+    monkeypatch.setenv("CURL_CA_BUNDLE", str(other_ca))
+    oauth = {
+        "token": None,
+        "oauthTokenUrl": f"{url}/token",
+        "oauthClientId": CLIENT_ID,
+        "oauthClientSecret": CLIENT_SECRET,
+    }
+
+    with pytest.raises(TransportError, match="TLS verification failed"):
+        make_provider(baseUrl=url).create(RUN)  # the environment is in effect...
+    with pytest.raises(TransportError, match="Cannot get an access token"):
+        make_provider(baseUrl=url, **oauth).create(RUN)
+    assert received == []
+
+    result = make_provider(baseUrl=url, caBundle=str(cert), **oauth).create(RUN)  # ...and loses
+    assert result.outs["request_id"] == "tls-1"
+    assert [p.split("?")[0].rsplit("/", 1)[-1] for p in received] == ["token", "run"]
+
+
+# -- OAuth client credentials (CI) and rotating refresh tokens -----------------------------------
+
+
+@pytest.fixture
+def ci_provider(emulator: Emulator, oauth_provider):
+    emulator.configure(oauth_refresh_token=None)
+    return lambda **overrides: oauth_provider(oauthRefreshToken=None, **overrides)
+
+
+def test_client_credentials_grant_without_refresh_token(emulator, ci_provider) -> None:
+    provider = ci_provider()
+    provider.create(RUN)
+    provider.create(RUN)
+    assert paths(emulator) == [("token", 200), ("run", 200), ("run", 200)]
+    token_request = emulator.requests()[0]
+    assert token_request["body"] == {
+        "grant_type": "client_credentials",
+        "client_id": CLIENT_ID,
+        "client_secret_sha256": hashlib.sha256(CLIENT_SECRET.encode()).hexdigest(),
+    }
+    emulator.clear_requests()
+    emulator.revoke_access_tokens()
+    provider.create(RUN)  # an expired access token is fetched again, the trigger sent once
+    assert paths(emulator) == [("run", 401), ("token", 200), ("run", 200)]
+    assert len(emulator.jobs) == 3
+
+
+def test_bad_client_credentials_name_the_settings_and_no_secret(emulator, ci_provider) -> None:
+    with pytest.raises(AuthenticationError) as info:
+        ci_provider(oauthClientSecret="client-WRONG-1").create(RUN)
+    text = str(info.value)
+    assert "refused the client credentials (invalid_client)" in text
+    assert "datagol:oauthClientSecret" in text and "oauthRefreshToken" not in text
+    assert "client-WRONG-1" not in text and CLIENT_SECRET not in text
+    assert [p for p, _ in paths(emulator)] == ["token"]
+
+
+def test_client_credentials_need_a_token_url() -> None:
+    from datagol_pulumi.config import Settings
+
+    with pytest.raises(ConfigurationError, match="oauthClientSecret are set but .*oauthTokenUrl"):
+        Settings(oauth_client_id="c", oauth_client_secret="s").validate()
+    assert Settings(oauth_client_id="c", oauth_client_secret="s").oauth_grant == (
+        "client_credentials"
+    )
+    assert Settings(oauth_client_id="c").oauth_grant is None  # a public client: no grant
+
+
+def test_rotated_refresh_token_lasts_for_the_provider_process(emulator, oauth_provider) -> None:
+    emulator.configure(oauth_rotate_refresh_tokens=True)
+    provider = oauth_provider()
+    provider.create(RUN)
+    emulator.revoke_access_tokens()
+    provider.create(RUN)  # renewed with the rotated refresh token, kept in memory
+    assert paths(emulator) == [
+        ("token", 200),
+        ("run", 200),
+        ("run", 401),
+        ("token", 200),
+        ("run", 200),
+    ]
+    first, second = (r["body"] for r in emulator.requests(path_contains="/oauth/token"))
+    assert first["refresh_token_sha256"] == hashlib.sha256(REFRESH.encode()).hexdigest()
+    assert second["refresh_token_sha256"] != first["refresh_token_sha256"]
+    # The next `pulumi up` starts from the configured token, which the provider has spent.
+    with pytest.raises(AuthenticationError, match="invalid_grant"):
+        oauth_provider().create(RUN)

@@ -8,26 +8,20 @@ exactly the requests the lifecycle promises.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
 from typing import Any
 
 import grpc
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import proto, rpc
-from pulumi.runtime.proto import provider_pb2_grpc
 
 from datagol_pulumi import ExtractionRunGroupProvider, ExtractionRunProvider
 from datagol_pulumi.emulator import Emulator
 from datagol_pulumi.payload import rows_digest
 from datagol_pulumi.runs import RUN_OUTPUTS
 from datagol_pulumi.validation import RUN_PROPERTIES
-from tests.conftest import TOKEN, WORKSPACE_ID
+from tests.conftest import TOKEN, WORKSPACE_ID, struct
 
 URN = "urn:pulumi:test::datagol-pulumi::pulumi-python:dynamic/datagol:ExtractionRun::orders"
 PROVIDER = serialize_provider(ExtractionRunProvider())
@@ -42,39 +36,8 @@ RUN = {
 }
 
 
-def struct(props: dict[str, Any]) -> Any:
-    # Not asyncio.run: it would leave the thread without an event loop for later tests.
-    loop = asyncio.new_event_loop()
-    try:
-        return loop.run_until_complete(rpc.serialize_properties(props, {}))
-    finally:
-        loop.close()
-
-
 def props(message: Any) -> dict[str, Any]:
     return rpc.deserialize_properties(message)
-
-
-@pytest.fixture
-def server() -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
-    process = subprocess.Popen(
-        [sys.executable, "-u", "-m", "pulumi.dynamic"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PULUMI_PROJECT": "datagol-pulumi"},
-    )
-    try:
-        port = int(process.stdout.readline())
-        channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-        yield provider_pb2_grpc.ResourceProviderStub(channel)
-        channel.close()
-    finally:
-        process.kill()
-        process.wait()
-        process.stdout.close()
-        stderr = process.stderr.read().decode()
-        process.stderr.close()
-        assert TOKEN not in stderr
 
 
 def configure(stub, emulator: Emulator, token: str = TOKEN) -> None:

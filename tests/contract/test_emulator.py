@@ -688,6 +688,72 @@ def test_oauth_token_expires(emulator: Emulator, http: requests.Session, post) -
     assert post(headers={"Authorization": f"Bearer {access}"}).status_code == 401
 
 
+def test_oauth_client_credentials_grant(emulator: Emulator, http: requests.Session, post) -> None:
+    emulator.configure(oauth_client_id="client-1", oauth_client_secret="client-secret")
+    form = {"grant_type": "client_credentials", "client_id": "client-1"}
+    response = token_request(emulator, http, client_secret="client-secret", **form)
+    assert response.status_code == 200
+    body = response.json()
+    # RFC 6749 4.4.3: no refresh token for this grant.
+    assert set(body) == {"access_token", "token_type", "expires_in"}
+    assert post(headers={"Authorization": f"Bearer {body['access_token']}"}).status_code == 200
+    basic = token_request(emulator, http, auth=("client-1", "client-secret"), **form)
+    assert basic.status_code == 200
+    wrong = token_request(emulator, http, client_secret="nope", **form)
+    assert (wrong.status_code, wrong.json()["error"]) == (401, "invalid_client")
+    record = emulator.requests(path_contains="/oauth/token")[0]
+    assert record["body"] == {
+        "grant_type": "client_credentials",
+        "client_id": "client-1",
+        "client_secret_sha256": sha("client-secret"),
+    }
+    assert "client-secret" not in json.dumps(emulator.requests())
+
+
+def test_oauth_client_credentials_need_a_configured_client(
+    emulator: Emulator, http: requests.Session
+) -> None:
+    # A refresh token alone configures no client identity that could be checked.
+    emulator.configure(oauth_refresh_token="refresh-1")
+    response = token_request(emulator, http, grant_type="client_credentials", client_id="x")
+    assert (response.status_code, response.json()["error"]) == (400, "unauthorized_client")
+
+
+def test_oauth_rotating_refresh_tokens(emulator: Emulator, http: requests.Session) -> None:
+    emulator.configure(**OAUTH, oauth_rotate_refresh_tokens=True)
+    first = token_request(emulator, http, **valid_form()).json()
+    assert first["refresh_token"] != "refresh-1"
+    # The token just used is spent; the rotated one works once, and so on.
+    reused = token_request(emulator, http, **valid_form())
+    assert (reused.status_code, reused.json()["error"]) == (400, "invalid_grant")
+    second = token_request(emulator, http, **valid_form(refresh_token=first["refresh_token"]))
+    assert second.status_code == 200
+    assert second.json()["refresh_token"] not in (first["refresh_token"], "refresh-1")
+    emulator.reset()  # back to the configured token, rotation off
+    emulator.configure(**OAUTH)
+    assert token_request(emulator, http, **valid_form()).status_code == 200
+
+
+def test_verbose_log_never_prints_a_secret(capfd: pytest.CaptureFixture[str]) -> None:
+    with Emulator(tokens=["static-SECRET"], verbose=True, **OAUTH) as emu:
+        session = requests.Session()
+        session.trust_env = False
+        access = session.post(emu.url + "/oauth/token", data=valid_form(), timeout=5).json()[
+            "access_token"
+        ]
+        for token in ("static-SECRET", access):
+            session.post(
+                emu.url + trigger_path() + f"?token={token}",
+                headers={"Authorization": f"Bearer {token}", "x-auth-token": token},
+                timeout=5,
+            )
+        session.close()
+    log = capfd.readouterr().err
+    assert log.count("datagol-emulator: POST") == 3
+    for secret in ("static-SECRET", access, "refresh-1", "client-secret"):
+        assert secret not in log
+
+
 # --- settings and in-process API -------------------------------------------------------------
 
 

@@ -194,10 +194,14 @@ def test_429_with_retry_after_is_resent_after_the_wait(emulator, make_provider) 
 
 
 @pytest.mark.parametrize("status", [429, 503])
-def test_retryable_status_without_retry_after(emulator, make_provider, status) -> None:
+def test_refusal_without_retry_after_is_not_resent(emulator, make_provider, status) -> None:
+    # The refusal started no job (so nothing is recorded and the next `up` sends it), but
+    # without Retry-After the service did not say when it will take it: no guessing.
     emulator.add_fault(status=status, count=1)
-    make_provider().create(inputs())
-    assert [r["status"] for r in posts(emulator)] == [status, 200]
+    with pytest.raises(RateLimitedError) as info:
+        make_provider().create(inputs())
+    assert [r["status"] for r in posts(emulator)] == [status]
+    assert "no Retry-After" in str(info.value) and info.value.may_have_started is False
 
 
 def test_retries_are_bounded_by_max_retries(emulator, make_provider) -> None:
@@ -436,5 +440,10 @@ def test_failed_batch_records_what_was_accepted(emulator, make_provider) -> None
     result = provider.create(inputs(mode="selected", rows=rows, batch_size=2))
     assert [r["status"] for r in posts(emulator)] == [200, 400]
     assert result.outs["status"] == "PARTIAL"
-    assert "batch 2 of 3 failed after 1 accepted batch" in result.outs["error"]
+    error = result.outs["error"]
+    assert error.startswith(f"1 of 3 batches accepted ({posts(emulator)[0]['request_id']}).")
+    assert "Batch 2 of 3: refused, so nothing started:" in error and "bad row" in error
+    assert "Batch 3 of 3 was not sent." in error
+    assert "sends the batches that were not sent, and only those" in error
     assert len(result.outs["request_ids"]) == 1
+    assert [b["state"] for b in result.outs["batches"]] == ["accepted", "refused", "unsent"]

@@ -37,13 +37,26 @@ def start_up(stack) -> subprocess.Popen:
     )
 
 
-@pytest.mark.parametrize(("status", "retry_after"), [(429, 1), (429, None), (503, None)])
+@pytest.mark.parametrize(("status", "retry_after"), [(429, 1), (503, 0)])
 def test_throttling_is_resent_and_up_succeeds(make_stack, status, retry_after) -> None:
     stack = make_stack([run("a")])
     stack.emulator.add_fault(status=status, count=2, retry_after=retry_after, method="POST")
     stack.up()
     assert [p["status"] for p in stack.posts()] == [status, status, 200]
     assert stack.outputs()["a"]["request_id"] == stack.posts()[-1]["request_id"]
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_refusal_without_retry_after_fails_and_the_next_up_sends(make_stack, status) -> None:
+    stack = make_stack([run("a")])
+    stack.emulator.add_fault(status=status, count=1, method="POST")
+    result = stack.up(check=False)
+    assert result.returncode != 0
+    assert "no job was started" in result.stdout + result.stderr
+    assert len(stack.posts()) == 1
+    assert stack.resources() == []  # the refusal started nothing, so nothing is recorded
+    stack.up()
+    assert [p["status"] for p in stack.posts()] == [status, 200]
 
 
 @pytest.mark.parametrize("status", [500, 502, 504])
@@ -139,9 +152,11 @@ def test_emulator_stopped_during_a_waited_run(make_stack) -> None:
     assert sorted(accepted) == ["a", "b"]
 
     stack.emulator.start()  # same port; its jobs carry on
+    finished = max(p["time"] for p in stack.posts()) + 3  # job_seconds after the last trigger
     stack.emulator.clear_requests()
     stack.up()
     assert stack.posts() == []  # accepted runs are never resent
+    time.sleep(max(0.0, finished + 0.2 - time.time()))  # a fast machine gets here sooner
     stack.pulumi("refresh", "--yes", "--skip-preview")
     assert stack.posts() == []
     refreshed = {r["urn"].split("::")[-1]: r["outputs"] for r in stack.resources()}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import pickle
+from pathlib import Path
 
 import pytest
 
@@ -110,5 +112,91 @@ def test_configured_provider_pickles_without_settings() -> None:
     assert b"tok-123" not in data
     assert b"Session" not in data
     clone = pickle.loads(data)
-    assert not hasattr(clone, "_inputs")
+    assert not hasattr(clone, "_settings")
     assert provider.client().settings.token == "tok-123"
+
+
+def test_every_setting_falls_back_to_its_environment_variable() -> None:
+    env = {
+        "DATAGOL_BASE_URL": "https://env.example",
+        "DATAGOL_TOKEN": "env-tok",
+        "DATAGOL_AUTH_SCHEME": "x-auth-token",
+        "DATAGOL_REQUEST_TIMEOUT": "11",
+        "DATAGOL_CONNECT_TIMEOUT": "2",
+        "DATAGOL_MAX_RETRIES": "5",
+        "DATAGOL_RETRY_DEADLINE": "30",
+        "DATAGOL_STATUS_FIELD": "state",
+        "DATAGOL_SUCCESS_STATUSES": "ok",
+        "DATAGOL_FAILURE_STATUSES": "bad",
+        "DATAGOL_CA_BUNDLE": __file__,
+        "DATAGOL_ALLOW_INSECURE_HTTP": "true",
+        "DATAGOL_OAUTH_TOKEN_URL": "https://idp.example/token",
+        "DATAGOL_OAUTH_CLIENT_ID": "cid",
+        "DATAGOL_OAUTH_CLIENT_SECRET": "csec",
+        "DATAGOL_OAUTH_REFRESH_TOKEN": "rtok",
+    }
+    s = load({}, env)
+    assert s == Settings(
+        base_url="https://env.example",
+        token="env-tok",
+        auth_scheme="x-auth-token",
+        request_timeout=11.0,
+        connect_timeout=2.0,
+        max_retries=5,
+        retry_deadline=30.0,
+        status_field="state",
+        success_statuses=("OK",),
+        failure_statuses=("BAD",),
+        ca_bundle=__file__,
+        allow_insecure_http=True,
+        oauth_token_url="https://idp.example/token",
+        oauth_client_id="cid",
+        oauth_client_secret="csec",
+        oauth_refresh_token="rtok",
+    )
+    # A provider input (argument or config) beats the variable, key by key.
+    assert load({"datagol:maxRetries": 0.0}, env).max_retries == 0
+
+
+def test_values_as_provider_arguments_arrive_typed() -> None:
+    # The engine hands numbers as floats, booleans as booleans, lists as lists.
+    s = load(
+        {
+            "datagol:requestTimeout": 7.5,
+            "datagol:maxRetries": 2.0,
+            "datagol:allowInsecureHttp": True,
+            "datagol:successStatuses": ["ok", "Done"],
+            "datagol:baseUrl": "http://datagol.internal",
+            "datagol:token": "t",
+        }
+    )
+    assert (s.request_timeout, s.max_retries, s.allow_insecure_http) == (7.5, 2, True)
+    assert s.success_statuses == ("OK", "DONE")
+
+
+def test_a_bad_number_names_every_place_it_can_come_from() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        load({}, {"DATAGOL_REQUEST_TIMEOUT": "soon"})
+    text = str(info.value)
+    assert "datagol:requestTimeout" in text
+    assert "Provider argument request_timeout" in text and "DATAGOL_REQUEST_TIMEOUT" in text
+
+
+def test_no_module_the_provider_runs_starts_a_process() -> None:
+    # Settings travel as provider inputs; the provider never shells out to `pulumi` (or
+    # anything else). The emulator is a separate tool and may.
+    package = Path(__file__).resolve().parents[2] / "datagol_pulumi"
+    offenders = []
+    for path in package.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            if isinstance(node, ast.Attribute) and node.attr in ("system", "popen", "execvp"):
+                names = [f"os.{node.attr}"]
+            offenders += [f"{path.name}: {n}" for n in names if {n, n.split(".")[0]} & BANNED]
+    assert offenders == []
+
+
+BANNED = {"subprocess", "os.system", "os.popen", "os.execvp", "pty", "multiprocessing"}

@@ -1,58 +1,130 @@
-"""The in-flight journal: a run whose trigger was cut off is recognised, and only that run."""
+"""The in-flight journal: a run whose trigger was cut off is recognised, and only that run.
+
+Entries are written by real processes: a child that begins an entry and exits without ending
+it is exactly a provider killed mid-trigger.
+"""
 
 from __future__ import annotations
 
 import json
-import time
+import os
+import subprocess
+import sys
+from pathlib import Path
 
-from datagol_pulumi.journal import MAX_AGE_SECONDS, InflightJournal
-from datagol_pulumi.runs import trigger_run
+import pytest
+
+from datagol_pulumi.journal import InflightJournal, RunInProgressError, owner_alive
+from datagol_pulumi.runs import run_identity, trigger_run
 from datagol_pulumi.validation import check_run
 from tests.conftest import BASE_RUN
 
 RUN = check_run({**BASE_RUN, "mode": "filter", "where_clause": "a = 1"})[0]
+URN = "urn:pulumi:dev::p::pulumi-python:dynamic/datagol:ExtractionRun::a"
+ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_begin_then_end_leaves_nothing(tmp_path) -> None:
+def begin_in_dead_process(
+    directory: Path, run: str, inputs: str, operation_id: str = "op-1"
+) -> None:
+    """An entry begun by a process that then died without ending it."""
+    code = (
+        "import sys; from pathlib import Path; from datagol_pulumi.journal import InflightJournal\n"
+        "j = InflightJournal('org/p/dev', Path(sys.argv[1]))\n"
+        "assert j.begin(j.path(sys.argv[2]), sys.argv[2], sys.argv[3], sys.argv[4]) is None\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code, str(directory), run, inputs, operation_id],
+        check=True,
+        cwd=os.getcwd(),
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
+class NoClient:
+    """Any request would fail the test."""
+
+    def __getattr__(self, name):
+        raise AssertionError(f"client.{name} used")
+
+
+def test_begin_is_exclusive_while_its_owner_lives_and_end_leaves_nothing(tmp_path) -> None:
     journal = InflightJournal("org/p/dev", tmp_path)
-    entry = journal.path(RUN)
-    journal.begin(entry, "2026-11-28T10:00:00.000Z")
-    assert journal.interrupted(entry) == "2026-11-28T10:00:00.000Z"
+    entry = journal.path(URN)
+    assert journal.begin(entry, URN, "inputs", "op-1") is None
+    assert json.loads(entry.read_text())["owner"]["pid"] == os.getpid()
+    with pytest.raises(RunInProgressError, match=f"pid {os.getpid()}"):
+        journal.begin(entry, URN, "inputs", "op-2")  # this very process is alive
     journal.end(entry)
-    assert journal.interrupted(entry) is None
     assert list(tmp_path.iterdir()) == []
 
 
-def test_entries_are_per_stack_and_per_run_inputs(tmp_path) -> None:
+def test_runs_with_identical_inputs_have_their_own_entries(tmp_path) -> None:
+    journal = InflightJournal("org/p/dev", tmp_path)
+    other = URN[: -len("::a")] + "::b"
+    assert journal.begin(journal.path(URN), URN, "same", "op-1") is None
+    assert journal.begin(journal.path(other), other, "same", "op-2") is None
+    assert journal.begin(journal.path(f"{URN}#k"), f"{URN}#k", "same", "op-3") is None
+    assert len(list(tmp_path.iterdir())) == 3
+
+
+def test_entries_are_per_stack_and_per_checkout(tmp_path, monkeypatch) -> None:
     dev = InflightJournal("org/p/dev", tmp_path)
-    dev.begin(dev.path(RUN), "t")
-    prod = InflightJournal("org/p/prod", tmp_path)
-    assert prod.interrupted(prod.path(RUN)) is None
-    assert dev.interrupted(dev.path({**RUN, "triggers": {"retry": 1}})) is None
-    assert dev.interrupted(dev.path({**RUN, "wait_for_completion": True})) == "t"
+    assert dev.path(URN) != InflightJournal("org/p/prod", tmp_path).path(URN)
+    monkeypatch.chdir(tmp_path)  # a second checkout with equal org, project and stack names
+    assert InflightJournal("org/p/dev", tmp_path).path(URN) != dev.path(URN)
 
 
-def test_old_entries_expire(tmp_path) -> None:
-    journal = InflightJournal("s", tmp_path)
-    path = journal.path(RUN)
-    journal.begin(path, "t")
-    entry = json.loads(path.read_text())
-    entry["epoch"] = time.time() - MAX_AGE_SECONDS - 1
-    path.write_text(json.dumps(entry))
-    assert journal.interrupted(path) is None
-    assert not path.exists()
-
-
-def test_an_interrupted_run_is_recorded_without_a_request(tmp_path) -> None:
-    journal = InflightJournal("s", tmp_path)
-    journal.begin(journal.path(RUN), "2026-11-28T10:00:00.000Z")
-
-    class NoClient:  # any request would fail the test
-        def __getattr__(self, name):
-            raise AssertionError(f"client.{name} used")
-
-    outs = trigger_run(NoClient(), RUN, run_count=1, journal=journal)
+def test_a_dead_owner_means_the_run_was_interrupted_and_is_recorded_unsent(tmp_path) -> None:
+    journal = InflightJournal("org/p/dev", tmp_path)
+    begin_in_dead_process(tmp_path, URN, run_identity(RUN))
+    outs = trigger_run(NoClient(), RUN, run_count=1, journal=journal, run=URN)
     assert outs["status"] == "UNKNOWN"
-    assert "stopped at 2026-11-28T10:00:00.000Z" in outs["error"]
-    assert outs["request_ids"] == [] and outs.get("request_id") is None
-    assert journal.interrupted(journal.path(RUN)) is None  # state records it from now on
+    assert "An earlier `pulumi up` was stopped at" in outs["error"]
+    assert "was not sent again" in outs["error"]
+    [batch] = outs["batches"]
+    assert batch["state"] == "ambiguous" and batch["error"] in outs["error"]
+    assert list(tmp_path.iterdir()) == []  # state records it from now on
+
+
+def test_a_reused_pid_is_not_taken_for_the_owner(tmp_path) -> None:
+    journal = InflightJournal("org/p/dev", tmp_path)
+    entry = journal.path(URN)
+    journal.begin(entry, URN, "inputs", "op-1")
+    record = json.loads(entry.read_text())
+    assert owner_alive(record["owner"]) is True
+    record["owner"]["start"] = "1"  # this pid, but a process started at another time
+    assert owner_alive(record["owner"]) is False
+    entry.write_text(json.dumps(record))
+    assert journal.begin(entry, URN, "inputs", "op-2") == record["started_at"]
+
+
+@pytest.mark.parametrize("case", ["other inputs", "recorded in state", "torn"])
+def test_entries_of_runs_that_were_not_interrupted_never_make_one_unknown(tmp_path, case) -> None:
+    journal = InflightJournal("org/p/dev", tmp_path)
+    begin_in_dead_process(tmp_path, URN, "old-inputs" if case == "other inputs" else "inputs")
+    entry = journal.path(URN)
+    if case == "torn":  # killed while writing the entry, before anything was sent
+        entry.write_text('{"run": "urn:pul')
+    recorded = {"op-1"} if case == "recorded in state" else set()
+    assert journal.begin(entry, URN, "inputs", "op-2", recorded) is None
+    assert json.loads(entry.read_text())["operation_id"] == "op-2"
+
+
+def test_an_entry_of_a_live_owner_for_other_inputs_is_not_taken_over(tmp_path) -> None:
+    journal = InflightJournal("org/p/dev", tmp_path)
+    entry = journal.path(URN)
+    journal.begin(entry, URN, "old-inputs", "op-1")
+    with pytest.raises(RunInProgressError, match="delete"):
+        journal.begin(entry, URN, "new-inputs", "op-2")
+
+
+def test_an_interrupted_run_stays_recognised_when_only_its_settings_change(tmp_path) -> None:
+    journal = InflightJournal("org/p/dev", tmp_path)
+    begin_in_dead_process(tmp_path, URN, run_identity(RUN))
+    patient = {**RUN, "wait_for_completion": True, "timeout_seconds": 60.0}
+    outs = trigger_run(NoClient(), patient, run_count=1, journal=journal, run=URN)
+    assert outs["status"] == "UNKNOWN"
+    begin_in_dead_process(tmp_path, URN, run_identity(RUN))
+    other = {**RUN, "where_clause": "a = 2"}  # another run: the engine dropped the old attempt
+    assert journal.begin(journal.path(URN), URN, run_identity(other), "op-2") is None

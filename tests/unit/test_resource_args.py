@@ -5,8 +5,6 @@ Run with Pulumi's mocks: the program side only (registration, not the provider).
 
 from __future__ import annotations
 
-from typing import Any
-
 import pulumi
 import pytest
 
@@ -19,27 +17,9 @@ from datagol_pulumi import (
 )
 from datagol_pulumi.resource import resource_args
 from tests.conftest import BASE_RUN
+from tests.unit.mocks import run_program
 
 RUN_TYPE = "pulumi-python:dynamic/datagol:ExtractionRun"
-
-
-class Mocks(pulumi.runtime.Mocks):
-    def __init__(self) -> None:
-        self.resources: list[pulumi.runtime.MockResourceArgs] = []
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
-        self.resources.append(args)
-        return f"id-{args.name}", dict(args.inputs)
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
-        return {}
-
-
-def run_program(program: Any) -> Mocks:
-    mocks = Mocks()
-    pulumi.runtime.set_mocks(mocks, project="p", stack="s", preview=False)
-    pulumi.runtime.test(program)()
-    return mocks
 
 
 def test_args_then_opts_positionally_keeps_the_options() -> None:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .config import KEYS
+
 #: Schema types: a JSON schema type, or "rows"/"map"/"list" for values of any shape.
 ANY = {"$ref": "pulumi.json#/Any"}
 
@@ -89,7 +91,8 @@ RUN_INPUTS: tuple[Prop, ...] = (
     Prop(
         "mode",
         "string",
-        "full (every record), filter (records matching where_clause), selected (the given rows) "
+        "full (every record), filter (records matching the where clause), selected (the given "
+        "rows) "
         "or new (only records not extracted before). Default: full.",
         "trigger",
     ),
@@ -142,6 +145,17 @@ RUN_OUTPUTS: tuple[Prop, ...] = (
     Prop("duration_seconds", "number", "From trigger to finish, if it was awaited."),
     Prop("run_count", "integer", "1 on create, +1 on every re-trigger."),
     Prop("request_digest", "string", "sha256 of every request sent by the last trigger."),
+    Prop(
+        "batches",
+        "list",
+        "The ledger of the last operation: one entry per request (state, rows, request id, "
+        "status, outcome, error).",
+    ),
+    Prop("operation_id", "string", "Changes with every operation that sends (create, re-trigger)."),
+)
+#: Outputs only a group's run results carry.
+RESULT_OUTPUTS: tuple[Prop, ...] = (
+    Prop("refused", "string", "Why DataGOL refused this run's trigger (nothing was started)."),
 )
 
 GROUP_INPUTS: tuple[Prop, ...] = (
@@ -165,46 +179,36 @@ GROUP_OUTPUTS: tuple[Prop, ...] = (
     Prop("triggered_keys", "strings", "The names of the runs this update triggered."),
 )
 
-#: Provider configuration (``datagol:<name>``); snake_case names map to config.Settings fields.
-CONFIG: tuple[Prop, ...] = (
+#: What each provider setting is, for the schema; which settings exist, and which are secret,
+#: is config.KEYS (the one list of settings).
+_SETTINGS: dict[str, tuple[str, str]] = {
+    "baseUrl": ("string", "DataGOL's API root (default https://be.datagol.ai)."),
+    "token": ("string", "The API token."),
+    "authScheme": ("string", "How the token is sent: bearer or x-auth-token."),
+    "requestTimeout": ("number", "Seconds to wait for an answer once a request was sent."),
+    "connectTimeout": ("number", "Seconds to wait for a connection."),
+    "maxRetries": ("integer", "Resends of a request the service cannot have started."),
+    "retryDeadline": ("number", "Upper bound on the seconds spent retrying one request."),
+    "statusField": ("string", "The Poll Status field that holds the status."),
+    "successStatuses": ("string", "Comma-separated statuses that mean success."),
+    "failureStatuses": ("string", "Comma-separated statuses that mean failure."),
+    "caBundle": ("string", "A CA bundle file for TLS."),
+    "allowInsecureHttp": ("boolean", "Send credentials over plain http to a non-loopback host."),
+    "oauthTokenUrl": ("string", "The OAuth token endpoint."),
+    "oauthClientId": ("string", "The OAuth client id."),
+    "oauthClientSecret": ("string", "The OAuth client secret."),
+    "oauthRefreshToken": ("string", "The OAuth refresh token."),
+}
+#: Provider configuration (``datagol:<name>``), named by the Settings field.
+CONFIG: tuple[Prop, ...] = tuple(
     Prop(
-        "base_url",
-        "string",
-        "DataGOL's API root (default https://be.datagol.ai). Env: DATAGOL_BASE_URL.",
+        key.field,
+        _SETTINGS[key.name][0],
+        f"{_SETTINGS[key.name][1]} Config datagol:{key.name}; environment {key.env}.",
         "config",
-    ),
-    Prop("token", "string", "The API token. Env: DATAGOL_TOKEN.", "config", secret=True),
-    Prop("auth_scheme", "string", "How the token is sent: bearer or x-auth-token.", "config"),
-    Prop(
-        "request_timeout",
-        "number",
-        "Seconds to wait for an answer once a request was sent.",
-        "config",
-    ),
-    Prop("connect_timeout", "number", "Seconds to wait for a connection.", "config"),
-    Prop(
-        "max_retries", "integer", "Resends of a request the service cannot have started.", "config"
-    ),
-    Prop(
-        "retry_deadline",
-        "number",
-        "Upper bound on the seconds spent retrying one request.",
-        "config",
-    ),
-    Prop("status_field", "string", "The Poll Status field that holds the status.", "config"),
-    Prop("success_statuses", "string", "Comma-separated statuses that mean success.", "config"),
-    Prop("failure_statuses", "string", "Comma-separated statuses that mean failure.", "config"),
-    Prop("ca_bundle", "string", "A CA bundle file for TLS. Env: DATAGOL_CA_BUNDLE.", "config"),
-    Prop(
-        "allow_insecure_http",
-        "boolean",
-        "Send credentials over plain http to a non-loopback host.",
-        "config",
-    ),
-    Prop("oauth_token_url", "string", "The OAuth token endpoint.", "config"),
-    Prop("oauth_client_id", "string", "OAuth client id.", "config", secret=True),
-    Prop("oauth_client_secret", "string", "OAuth client secret.", "config", secret=True),
-    Prop("oauth_refresh_token", "string", "OAuth refresh token.", "config", secret=True),
+        secret=key.secret,
+    )
+    for key in KEYS
 )
 
 

@@ -11,7 +11,7 @@ state (``ErrorResourceInitFailed``), which a dynamic resource has to do from the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any
 
@@ -38,11 +38,19 @@ from pulumi.provider.experimental.provider import (
     UpdateResponse,
 )
 
-from ..config import NAMESPACE, STACK_KEY
+from ..config import NAMESPACE, STACK_SCOPE_KEY
 from ..errors import ConfigurationError
 from ..properties import CONFIG
-from ..provider import ClientProvider, ExtractionRunGroupProvider, ExtractionRunProvider
-from ..validation import changed_properties, plain
+from ..provider import (
+    SECRET_KEYS_KEY,
+    URN_KEY,
+    ClientProvider,
+    ExtractionRunGroupProvider,
+    ExtractionRunProvider,
+)
+from ..runs import failure_of_operation
+from ..validation import changed_properties
+from ..wire import plain
 from . import translate
 from .schema import GROUP_TOKEN, RUN_TOKEN, schema_json
 
@@ -59,18 +67,10 @@ class RunFailed(Exception):
 
 
 def _stack(urn: str) -> str:
-    # urn:pulumi:<stack>::<project>::<type>::<name>; the journal keys triggers by stack.
+    # urn:pulumi:<stack>::<project>::<type>::<name>: the journal of triggers in flight is
+    # scoped by stack, as the dynamic face scopes it ("<project>/<stack>" here: no org in a URN).
     parts = urn.split("::")
     return f"{parts[1]}/{parts[0].rsplit(':', 1)[-1]}" if len(parts) > 2 else ""
-
-
-def _failed(outs: Mapping[str, Any], before: Mapping[str, Any] | None) -> str | None:
-    """The error of a run this very operation triggered, if it failed."""
-    if not outs.get("error"):
-        return None
-    if before is not None and outs.get("triggered_at") == before.get("triggered_at"):
-        return None  # an earlier failure, carried over: reported by the `up` that had it
-    return str(outs["error"])
 
 
 class DataGolProvider(Provider):
@@ -79,7 +79,8 @@ class DataGolProvider(Provider):
     def __init__(self) -> None:
         self._runs = ExtractionRunProvider()
         self._groups = ExtractionRunGroupProvider()
-        self._faces: dict[str, ClientProvider] = {RUN_TOKEN: self._runs, GROUP_TOKEN: self._groups}
+        self._config: dict[str, Any] = {}
+        self._scoped = False
 
     async def get_schema(self, request: GetSchemaRequest) -> GetSchemaResponse:
         return GetSchemaResponse(schema_json())
@@ -99,49 +100,66 @@ class DataGolProvider(Provider):
             raw = translate.to_python(value)
             if raw is not None and key != "version" and not isinstance(raw, dict):
                 config[f"{NAMESPACE}:{key}"] = raw
-        # Both faces read settings the same way (config.Settings.load, then DATAGOL_* env).
-        shared = SimpleNamespace(config=config)
+        self._config = config
+        self._configure_faces()
+        # Secrets arrive as secrets: outputs that echo them are sent back as secrets.
+        return ConfigureResponse(accept_secrets=True, supports_preview=False)
+
+    def _configure_faces(self) -> None:
+        # Both faces read settings the same way: config.Settings.load, then DATAGOL_* env.
+        shared = SimpleNamespace(config=self._config)
         try:
-            for face in self._faces.values():
+            for face in (self._runs, self._groups):
                 face.configure(shared)  # type: ignore[arg-type]
         except ConfigurationError as exc:
             raise ConfigurationError(translate.camel_text(str(exc))) from None
-        # Secrets arrive unwrapped; the engine marks outputs of secret inputs secret itself.
-        return ConfigureResponse(accept_secrets=False, supports_preview=False)
 
     def _face(self, urn: str) -> ClientProvider:
         kind = urn.split("::")[2] if urn.count("::") >= 3 else ""
-        face = self._faces.get(kind.rsplit("$", 1)[-1])
+        face = {RUN_TOKEN: self._runs, GROUP_TOKEN: self._groups}.get(kind.rsplit("$", 1)[-1])
         if face is None:
-            raise ValueError(
-                f"unknown resource type {kind!r}; this provider serves {RUN_TOKEN}, {GROUP_TOKEN}"
-            )
-        stack = _stack(urn)
-        for each in self._faces.values():  # the journal of triggers in flight, per stack
-            inputs = getattr(each, "_inputs", None)
-            if inputs is not None and stack:
-                inputs.setdefault(STACK_KEY, stack)
+            raise ValueError(f"unknown resource type {kind!r}; served: {RUN_TOKEN}, {GROUP_TOKEN}")
+        if not self._scoped and _stack(urn):
+            # The stack is known from the first URN, not at configure: configure again with it.
+            self._config[STACK_SCOPE_KEY] = _stack(urn)
+            self._configure_faces()
+            self._scoped = True
         return face
 
-    def _in(self, urn: str) -> Callable[[Mapping[str, PropertyValue]], dict[str, Any]]:
-        return translate.group_in if self._face(urn) is self._groups else translate.run_in
+    def _is_group(self, urn: str) -> bool:
+        return self._face(urn) is self._groups
 
-    def _out(self, urn: str) -> Callable[[Mapping[str, Any]], dict[str, PropertyValue]]:
-        return translate.group_out if self._face(urn) is self._groups else translate.run_out
+    def _in(self, urn: str, props: Mapping[str, PropertyValue]) -> dict[str, Any]:
+        if not self._is_group(urn):
+            return translate.run_in(props)
+        values = translate.group_in(props)
+        secret = translate.secret_runs(props)
+        if secret:
+            values[SECRET_KEYS_KEY] = secret  # the dynamic face then keeps those results secret
+        return values
+
+    def _out(
+        self, urn: str, values: Mapping[str, Any], secret: set[str]
+    ) -> dict[str, PropertyValue]:
+        if self._is_group(urn):
+            return translate.group_out(values, secret)
+        return translate.run_out(values, secret)
 
     async def check(self, request: CheckRequest) -> CheckResponse:
         face = self._face(request.urn)
-        result = face.check({}, self._in(request.urn)(request.new_inputs))
+        result = face.check({}, self._in(request.urn, request.new_inputs))
         failures = [
             CheckFailure(translate.camel_path(f.property), translate.camel_text(f.reason))
             for f in result.failures or []
         ]
-        return CheckResponse(inputs=self._out(request.urn)(result.inputs or {}), failures=failures)
+        inputs = {k: v for k, v in (result.inputs or {}).items() if not k.startswith("__")}
+        secret = translate.secret_names(request.new_inputs)
+        return CheckResponse(inputs=self._out(request.urn, inputs, secret), failures=failures)
 
     async def diff(self, request: DiffRequest) -> DiffResponse:
         face = self._face(request.urn)
-        to_core = self._in(request.urn)
-        olds, news = to_core(request.old_state), to_core(request.new_inputs)
+        olds = self._in(request.urn, request.old_state)
+        news = self._in(request.urn, request.new_inputs)
         result = face.diff(request.resource_id, olds, news)
         detailed: dict[str, PropertyDiff] = {}
         if face is self._runs:
@@ -163,44 +181,53 @@ class DataGolProvider(Provider):
 
     async def create(self, request: CreateRequest) -> CreateResponse:
         face = self._face(request.urn)
-        props = self._in(request.urn)(request.properties)
+        props = {**self._in(request.urn, request.properties), URN_KEY: request.urn}
         result = await asyncio.to_thread(face.create, props)
-        outs = self._out(request.urn)(result.outs or {})
-        self._raise_if_failed(request.urn, result.id, result.outs or {}, None)
+        secret = translate.secret_names(request.properties)
+        outs = self._out(request.urn, result.outs or {}, secret)
+        self._raise_if_failed(request.urn, result.id, result.outs or {}, {}, outs)
         return CreateResponse(resource_id=result.id, properties=outs)
 
     async def update(self, request: UpdateRequest) -> UpdateResponse:
         face = self._face(request.urn)
-        to_core = self._in(request.urn)
-        olds, news = to_core(request.olds), to_core(request.news)
+        olds = self._in(request.urn, request.olds)
+        news = {**self._in(request.urn, request.news), URN_KEY: request.urn}
         result = await asyncio.to_thread(face.update, request.resource_id, olds, news)
-        outs = self._out(request.urn)(result.outs or {})
-        self._raise_if_failed(request.urn, request.resource_id, result.outs or {}, olds)
+        secret = translate.secret_names(request.news)
+        outs = self._out(request.urn, result.outs or {}, secret)
+        self._raise_if_failed(request.urn, request.resource_id, result.outs or {}, olds, outs)
         return UpdateResponse(properties=outs)
 
     def _raise_if_failed(
-        self, urn: str, resource_id: str, outs: Mapping[str, Any], olds: Mapping[str, Any] | None
+        self,
+        urn: str,
+        resource_id: str,
+        new: Mapping[str, Any],
+        old: Mapping[str, Any],
+        outs: dict[str, PropertyValue],
     ) -> None:
-        if self._face(urn) is self._runs:
-            error = _failed(outs, olds)
+        """Fail the step when it recorded a failed run (the rule both faces share)."""
+        if not self._is_group(urn):
+            error = failure_of_operation(plain(new), plain(old))
             reasons = [error] if error else []
         else:
-            before = (olds or {}).get("results") or {}
+            before = plain(old).get("results") or {}
             reasons = [
                 f"{key}: {error}"
-                for key, run in sorted((outs.get("results") or {}).items())
-                if (error := _failed(run, before.get(key) if olds is not None else None))
+                for key, run in sorted((plain(new).get("results") or {}).items())
+                if (error := failure_of_operation(run, before.get(key) or {}))
             ]
         if reasons:
-            raise RunFailed(resource_id, self._out(urn)(outs), reasons)
+            raise RunFailed(resource_id, outs, reasons)
 
     async def read(self, request: ReadRequest) -> ReadResponse:
         face = self._face(request.urn)
-        props = self._in(request.urn)(request.properties)
+        props = self._in(request.urn, request.properties)
         result = await asyncio.to_thread(face.read, request.resource_id, props)
+        secret = translate.secret_names(request.properties)
         return ReadResponse(
             resource_id=result.id,
-            properties=self._out(request.urn)(result.outs or {}),
+            properties=self._out(request.urn, result.outs or {}, secret),
             inputs=request.inputs,
         )
 

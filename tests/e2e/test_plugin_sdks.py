@@ -73,13 +73,21 @@ def test_python_sdk_drives_the_plugin(sdks: Path, tmp_path: Path, emulator) -> N
     stack.pulumi("config", "set", "datagol:baseUrl", emulator.url)
     stack.pulumi("config", "set", "--secret", "datagol:token", TOKEN)
     stack.pulumi("config", "set", "workspaceId", WORKSPACE_ID)
-    stack.pulumi("config", "set", "filter", "status = 'open'")
+    stack.pulumi("config", "set", "--secret", "filter", "status = 'open'")
 
     stack.up()
     posts = {p["path"]: p for p in stack.posts()}
     assert sorted(posts) == sorted(
-        [CONTRACTS, f"{PREFIX}/ticket-sentiment/COLUMN/col-sentiment/run"]
+        [
+            CONTRACTS,
+            f"{PREFIX}/ticket-sentiment/COLUMN/col-sentiment/run",
+            f"{PREFIX}/order-lines/COLUMN/col-orders/run",
+        ]
     )
+    assert posts[f"{PREFIX}/order-lines/COLUMN/col-orders/run"]["body"] == {
+        "selectAll": True,
+        "whereClause": "region = 'eu'",
+    }
     assert posts[CONTRACTS]["body"] == {"selectAll": True, "whereClause": "status = 'open'"}
     # The engine carries 1 as 1.0; DataGOL still gets 1.
     ticket = posts[f"{PREFIX}/ticket-sentiment/COLUMN/col-sentiment/run"]
@@ -88,6 +96,10 @@ def test_python_sdk_drives_the_plugin(sdks: Path, tmp_path: Path, emulator) -> N
     assert outputs["requestId"] == posts[CONTRACTS]["request_id"]
     assert outputs["runCount"] == 1
     assert outputs["results"]["tickets"]["rowCount"] == 1
+    # Secret inputs stay secret in state: the run's echo, and the group's result of that run.
+    plain_state = stack.pulumi("stack", "export").stdout
+    assert "status = 'open'" not in plain_state and "region = 'eu'" not in plain_state
+    assert "contract-terms" in plain_state  # what is not secret stays readable
     stack.emulator.clear_requests()
 
     assert "unchanged" in stack.up().stdout
@@ -96,7 +108,7 @@ def test_python_sdk_drives_the_plugin(sdks: Path, tmp_path: Path, emulator) -> N
     # A trigger that fails after it may have started a job: the update fails, the engine keeps
     # the run's outputs (ErrorResourceInitFailed), and the next `up` does not send it again.
     stack.emulator.add_fault(status=500, count=1, method="POST", body='{"message": "broke"}')
-    stack.pulumi("config", "set", "filter", "status = 'closed'")
+    stack.pulumi("config", "set", "--secret", "filter", "status = 'closed'")
     failed = stack.up(check=False)
     text = failed.stdout + failed.stderr
     assert failed.returncode != 0
@@ -104,7 +116,8 @@ def test_python_sdk_drives_the_plugin(sdks: Path, tmp_path: Path, emulator) -> N
     assert "Traceback" not in text
     assert len(stack.posts()) == 1
     [run] = [r for r in stack.resources("datagol:index:ExtractionRun")]
-    assert run["outputs"]["whereClause"] == "status = 'closed'"
+    # --show-secrets shows a secret as {signature, "plaintext": <JSON>}: still a secret.
+    assert json.loads(run["outputs"]["whereClause"]["plaintext"]) == "status = 'closed'"
     assert run["outputs"]["status"] == "UNKNOWN"
     assert "HTTP 500" in run["outputs"]["error"]
     stack.emulator.clear_requests()

@@ -14,7 +14,8 @@ contracts = datagol.ExtractionRun(
     element_type="FILE",
     element_id="file-7781",
     mode="filter",
-    where_clause=config.require("filter"),
+    # A secret: the outputs echoing it, and the state, keep it encrypted.
+    where_clause=config.require_secret("filter"),
 )
 seed = datagol.ExtractionRunGroup(
     "seed",
@@ -26,7 +27,15 @@ seed = datagol.ExtractionRunGroup(
             element_id="col-sentiment",
             mode="selected",
             rows=[{"id": 1, "name": "Sample Data"}],
-        )
+        ),
+        "orders": datagol.RunSpecArgs(
+            workspace_id=workspace_id,
+            extraction_id="order-lines",
+            element_type="COLUMN",
+            element_id="col-orders",
+            mode="new",
+            where_clause=pulumi.Output.secret("region = 'eu'"),
+        ),
     },
 )
 

@@ -9,7 +9,15 @@ import json
 from typing import Any
 
 from .._version import __version__
-from ..properties import CONFIG, GROUP_INPUTS, GROUP_OUTPUTS, RUN_INPUTS, RUN_OUTPUTS, Prop
+from ..properties import (
+    CONFIG,
+    GROUP_INPUTS,
+    GROUP_OUTPUTS,
+    RESULT_OUTPUTS,
+    RUN_INPUTS,
+    RUN_OUTPUTS,
+    Prop,
+)
 
 PACKAGE = "datagol"
 RUN_TOKEN = f"{PACKAGE}:index:ExtractionRun"
@@ -90,7 +98,7 @@ def schema() -> dict[str, Any]:
             RUN_RESULT_TOKEN: {
                 "type": "object",
                 "description": "The outputs of one run of an ExtractionRunGroup.",
-                "properties": _props(_ECHOED + RUN_OUTPUTS),
+                "properties": _props(_ECHOED + RUN_OUTPUTS + RESULT_OUTPUTS),
             },
         },
         "language": {

@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench setup engine lint clean
+.PHONY: demo test bench setup engine lang-hosts lint clean
 
 setup: $(STAMP)
 
@@ -19,10 +19,14 @@ $(STAMP): pyproject.toml
 engine:
 	scripts/ensure-pulumi >/dev/null
 
+# The YAML language host and the SDK generators of the plugin's tests (built once, cached).
+lang-hosts:
+	scripts/ensure-lang-hosts >/dev/null
+
 demo: setup
 	scripts/demo
 
-test: setup engine
+test: setup engine lang-hosts
 	PATH="$$(scripts/ensure-pulumi 2>/dev/null | tail -n1):$$PATH" $(VENV)/bin/python -m pytest
 
 lint: setup

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import b1_trigger, b2_batches, b3_concurrency, b4_noop
+from . import b1_trigger, b2_batches, b3_concurrency, b4_noop, b7_plugin
 from .common import ROOT, Result, cpu_count, log
 
 BENCHES: dict[str, Callable[[], Result]] = {
@@ -26,6 +26,7 @@ BENCHES: dict[str, Callable[[], Result]] = {
     "B2": b2_batches.run,
     "B3": b3_concurrency.run,
     "B4": b4_noop.run,
+    "B7": b7_plugin.run,
 }
 RESULTS = Path(__file__).with_name("RESULTS.md")
 HEADER = """# Benchmark results

@@ -222,6 +222,16 @@ class DataGolProvider(Provider):
 
     async def read(self, request: ReadRequest) -> ReadResponse:
         face = self._face(request.urn)
+        if not request.properties:
+            # `pulumi import`: Poll Status tells a run's status, not the workspace, extraction,
+            # element and mode that made it, so an imported run could not be compared with
+            # the program's, and the next `up` would trigger it again (a paid job).
+            raise ConfigurationError(
+                f"{request.urn.rsplit('::', 1)[-1]}: importing an extraction run (request id "
+                f"{request.resource_id}) is not supported: DataGOL does not say which inputs "
+                "started it. Declare the run in the program instead; with the same inputs it is "
+                "triggered once, by the next `pulumi up`"
+            )
         props = self._in(request.urn, request.properties)
         result = await asyncio.to_thread(face.read, request.resource_id, props)
         secret = translate.secret_names(request.properties)

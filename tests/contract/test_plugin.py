@@ -164,3 +164,15 @@ def test_group_results_come_back_per_run_in_camel_case(plugin: Any, emulator: Em
     assert outs["triggeredKeys"] == ["a", "b"]
     assert outs["results"]["b"]["whereClause"] == "status = 'open'"
     assert outs["results"]["a"]["requestId"] in {r["request_id"] for r in emulator.requests()}
+
+
+def test_import_is_refused_with_the_reason_and_sends_nothing(
+    plugin: Any, emulator: Emulator
+) -> None:
+    configure(plugin, emulator)
+    with pytest.raises(grpc.RpcError) as caught:
+        plugin.Read(proto.ReadRequest(urn=URN, id="req-1", properties=struct({})))
+    detail = caught.value.details()
+    assert "importing an extraction run (request id req-1) is not supported" in detail
+    assert "Traceback" not in detail
+    assert emulator.requests() == []

@@ -66,6 +66,19 @@ class RunFailed(Exception):
         self.reasons = reasons
 
 
+def failure_reasons(group: bool, new: Mapping[str, Any], old: Mapping[str, Any]) -> list[str]:
+    """The failures a create or update just recorded (the rule both faces share), per run."""
+    if not group:
+        error = failure_of_operation(plain(new), plain(old))
+        return [error] if error else []
+    before = plain(old).get("results") or {}
+    return [
+        f"{key}: {error}"
+        for key, run in sorted((plain(new).get("results") or {}).items())
+        if (error := failure_of_operation(plain(run), before.get(key) or {}))
+    ]
+
+
 def _stack(urn: str) -> str:
     # urn:pulumi:<stack>::<project>::<type>::<name>: the journal of triggers in flight is
     # scoped by stack, as the dynamic face scopes it ("<project>/<stack>" here: no org in a URN).
@@ -185,7 +198,9 @@ class DataGolProvider(Provider):
         result = await asyncio.to_thread(face.create, props)
         secret = translate.secret_names(request.properties)
         outs = self._out(request.urn, result.outs or {}, secret)
-        self._raise_if_failed(request.urn, result.id, result.outs or {}, {}, outs)
+        reasons = failure_reasons(self._is_group(request.urn), result.outs or {}, {})
+        if reasons:
+            raise RunFailed(result.id, outs, reasons)
         return CreateResponse(resource_id=result.id, properties=outs)
 
     async def update(self, request: UpdateRequest) -> UpdateResponse:
@@ -195,30 +210,10 @@ class DataGolProvider(Provider):
         result = await asyncio.to_thread(face.update, request.resource_id, olds, news)
         secret = translate.secret_names(request.news)
         outs = self._out(request.urn, result.outs or {}, secret)
-        self._raise_if_failed(request.urn, request.resource_id, result.outs or {}, olds, outs)
-        return UpdateResponse(properties=outs)
-
-    def _raise_if_failed(
-        self,
-        urn: str,
-        resource_id: str,
-        new: Mapping[str, Any],
-        old: Mapping[str, Any],
-        outs: dict[str, PropertyValue],
-    ) -> None:
-        """Fail the step when it recorded a failed run (the rule both faces share)."""
-        if not self._is_group(urn):
-            error = failure_of_operation(plain(new), plain(old))
-            reasons = [error] if error else []
-        else:
-            before = plain(old).get("results") or {}
-            reasons = [
-                f"{key}: {error}"
-                for key, run in sorted((plain(new).get("results") or {}).items())
-                if (error := failure_of_operation(run, before.get(key) or {}))
-            ]
+        reasons = failure_reasons(self._is_group(request.urn), result.outs or {}, olds)
         if reasons:
-            raise RunFailed(resource_id, outs, reasons)
+            raise RunFailed(request.resource_id, outs, reasons)
+        return UpdateResponse(properties=outs)
 
     async def read(self, request: ReadRequest) -> ReadResponse:
         face = self._face(request.urn)

@@ -1,4 +1,4 @@
-"""``python -m bench [B1 B2 B3 B4] [--no-record]``: run benchmarks, print, append to RESULTS.md.
+"""``python -m bench [B1 ... B6] [--no-record]``: run benchmarks, print, append to RESULTS.md.
 
 Each benchmark measures its subject against a baseline in the same run and prints one block.
 Exit status: 0 when every benchmark produced its measurement, PASS or MISS alike (a miss is a
@@ -18,7 +18,15 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import b1_trigger, b2_batches, b3_concurrency, b4_noop, b7_plugin
+from . import (
+    b1_trigger,
+    b2_batches,
+    b3_concurrency,
+    b4_noop,
+    b5_seeding,
+    b6_engine_path,
+    b7_plugin,
+)
 from .common import ROOT, Result, cpu_count, log
 
 BENCHES: dict[str, Callable[[], Result]] = {
@@ -26,12 +34,14 @@ BENCHES: dict[str, Callable[[], Result]] = {
     "B2": b2_batches.run,
     "B3": b3_concurrency.run,
     "B4": b4_noop.run,
+    "B5": b5_seeding.run,
+    "B6": b6_engine_path.run,
     "B7": b7_plugin.run,
 }
 RESULTS = Path(__file__).with_name("RESULTS.md")
 HEADER = """# Benchmark results
 
-Appended by `make bench` (or `.venv/bin/python -m bench [B1 B2 B3 B4]`), one row per benchmark
+Appended by `make bench` (or `.venv/bin/python -m bench [B1 ... B6]`), one row per benchmark
 per run; see the docstrings in `bench/b*.py` for what each measures. Every ratio is subject over
 a baseline measured in the same run against the same local emulator process, median of
 alternating repetitions. Commit marked `+dirty` means `datagol_pulumi/`, `__main__.py`,
@@ -99,7 +109,7 @@ def record(results: Sequence[Result], load: float) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument(
-        "names", nargs="*", metavar="B1..B4", help="benchmarks to run (default: all)"
+        "names", nargs="*", metavar="B1..B6", help="benchmarks to run (default: all)"
     )
     parser.add_argument(
         "--no-record", action="store_true", help="print only; do not append to bench/RESULTS.md"

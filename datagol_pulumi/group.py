@@ -19,6 +19,7 @@ import pulumi.dynamic
 from .provider import SECRET_KEYS_KEY, URN_KEY, ExtractionRunGroupProvider
 from .resource import (
     ExtractionRunArgs,
+    pickler_kept,
     refuse_unsafe_integers,
     resource_args,
     run_options,
@@ -83,7 +84,8 @@ class ExtractionRunGroup(pulumi.dynamic.Resource, module="datagol", name="Extrac
             URN_KEY: run_urn(resource_name, GROUP_TYPE, opts),
             SECRET_KEYS_KEY: secret_keys(runs),
         }
-        super().__init__(ExtractionRunGroupProvider(), resource_name, props, run_options(opts))
+        with pickler_kept():
+            super().__init__(ExtractionRunGroupProvider(), resource_name, props, run_options(opts))
 
 
 def secret_keys(runs: Any) -> pulumi.Output[list[str]]:

@@ -5,7 +5,8 @@ killed after sending a trigger (a second Ctrl-C, a crash, a CI job timing out), 
 *pending create* and the next ``pulumi up`` creates the run again: a second paid job. So before
 the first request of an operation the provider creates, exclusively, a small file naming the run
 (by its URN, and the run key inside a group) and its owner; it removes the file once it has
-answered. Finding one on the next attempt whose owner is dead means the last attempt may have
+answered, and the engine is still there to record the answer (a group's runs: once the whole
+group has answered, as the engine records the group as a whole). Finding one on the next attempt whose owner is dead means the last attempt may have
 started a job: the run is recorded as ``UNKNOWN`` with an error instead of being sent again. An
 entry whose owner is alive belongs to another ``pulumi up`` triggering the run right now.
 
@@ -27,6 +28,9 @@ import orjson
 
 from .client import utc_now
 from .errors import DataGolError
+
+#: The process that started this one: in the provider process, the Pulumi engine.
+_ENGINE_PID = os.getppid()
 
 
 class RunInProgressError(DataGolError):
@@ -89,6 +93,23 @@ def owner_alive(owner: Any) -> bool | None:
     return True if start is None else _start_time(pid) == start
 
 
+def attempt_alive(entry: dict[str, Any]) -> bool | None:
+    """Whether the attempt that wrote ``entry`` may still send and be recorded.
+
+    A provider whose engine is gone (the CLI killed) can outlive it, but nothing it does will be
+    recorded, and it sends no more (:func:`engine_gone`): its attempt counts as cut off.
+    """
+    alive = owner_alive(entry.get("owner"))
+    if alive and "engine" in entry and owner_alive(entry["engine"]) is False:
+        return False
+    return alive
+
+
+def engine_gone() -> bool:
+    """True in a provider process whose engine has died (it was reparented)."""
+    return os.getppid() != _ENGINE_PID
+
+
 class InflightJournal:
     """Files under ``directory``, one per run being triggered for ``stack`` from this checkout."""
 
@@ -124,6 +145,7 @@ class InflightJournal:
             "operation_id": operation_id,
             "started_at": utc_now(),
             "owner": _owner(os.getpid()),
+            "engine": _owner(_ENGINE_PID),
         }
         data = orjson.dumps(entry)  # orjson: this is on the path of every trigger
         for _ in range(3):
@@ -134,7 +156,7 @@ class InflightJournal:
                 continue
             except FileExistsError:
                 found = self._read(path)
-                alive = owner_alive(found.get("owner")) if found else False
+                alive = attempt_alive(found) if found else False
                 # An entry torn by a kill while it was written was written before anything was
                 # sent; one for other inputs is of an attempt the engine has since abandoned;
                 # one whose operation state holds was answered (only its removal failed).
@@ -159,7 +181,14 @@ class InflightJournal:
 
     @staticmethod
     def end(path: Path) -> None:
-        """Remove an entry; never raises, as the run is answered (and recorded) by then."""
+        """Remove an entry once the run is answered; never raises.
+
+        Kept when the engine that started this provider is gone (killed, crashed: the provider
+        is then reparented): it will never record the answer, so the next attempt must find the
+        entry and not send the run again.
+        """
+        if engine_gone():
+            return
         try:
             path.unlink(missing_ok=True)
         except OSError:

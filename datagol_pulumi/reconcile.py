@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from .client import DataGolClient
@@ -59,14 +60,21 @@ def reconcile_group(
                 journal=journal,
                 run=f"{group}#{key}" if group else None,
                 previous=resume,
+                held=held,
             )
         except Exception as exc:  # noqa: BLE001 - trigger_run raises only when nothing started
             return refused(runs[key], previous.get(key), f"{exc}{_RETRY}")
 
+    # The engine records the group only once every run has answered: until then, a run that
+    # answered must stay journaled, or a kill now would send it again.
+    held: list[Path] = []
     if plans:
         with ThreadPoolExecutor(max_workers=max(1, min(max_concurrency, len(plans)))) as pool:
             for key, outs in zip(plans, pool.map(run_one, plans), strict=True):
                 results[key] = outs
+    if journal is not None:
+        for entry in held:
+            journal.end(entry)
     return {key: results[key] for key in runs}
 
 

@@ -6,12 +6,12 @@ workspace, extraction or element replaces it (a new run); other changes send not
 and refresh never trigger (a finished extraction cannot be undone).
 """
 
-from __future__ import annotations
-
 import difflib
+import pickle
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import MISSING, dataclass, fields, replace
 from typing import Any, TypeVar
 
@@ -202,6 +202,21 @@ def run_options(
     return pulumi.ResourceOptions.merge(opts, ours)
 
 
+@contextmanager
+def pickler_kept() -> Iterator[None]:
+    """Undo what the SDK's ``serialize_provider`` leaves behind (pulumi 3.272).
+
+    It wraps ``pickle._Pickler._batch_setitems`` once more for every dynamic resource and never
+    unwraps it: each resource is slower to declare than the last, and a program with about 960
+    of them fails with RecursionError.
+    """
+    saved = pickle._Pickler._batch_setitems  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        pickle._Pickler._batch_setitems = saved  # type: ignore[attr-defined]
+
+
 def run_urn(resource_name: str, type_: str, opts: pulumi.ResourceOptions | None) -> Any:
     """The URN the engine gives the resource, as an input: the provider's create gets none."""
     parent = opts.parent if opts else None
@@ -280,6 +295,7 @@ class ExtractionRun(pulumi.dynamic.Resource, module="datagol", name="ExtractionR
             if isinstance(props[prop], pulumi.Output)
             for out in outs
         }
-        super().__init__(
-            ExtractionRunProvider(), resource_name, props, run_options(opts, sorted(derived))
-        )
+        with pickler_kept():
+            super().__init__(
+                ExtractionRunProvider(), resource_name, props, run_options(opts, sorted(derived))
+            )

@@ -21,12 +21,13 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from . import properties
 from .client import DataGolClient, utc_now
 from .errors import ApiError, DataGolError, TransportError, ValidationError
-from .journal import InflightJournal
+from .journal import InflightJournal, engine_gone
 from .ledger import ACCEPTED, AMBIGUOUS, REFUSED, UNSENT, Ledger
 from .payload import RequestDigest, digest, rows_digest
 from .properties import names
@@ -104,13 +105,16 @@ def trigger_run(
     journal: InflightJournal | None = None,
     run: str | None = None,
     previous: Mapping[str, Any] | None = None,
+    held: list[Path] | None = None,
 ) -> dict[str, Any]:
     """Send a run's batches, wait if asked, and return its outputs.
 
     Without ``previous`` every batch of a new run is sent; with it, only the batches the
     previous outputs record as never having reached DataGOL. Raises only when nothing of this
     operation can have started; see the module docstring. With a ``journal`` and the ``run``'s
-    URN, a run whose last attempt was cut off mid-trigger is recorded, not sent again.
+    URN, a run whose last attempt was cut off mid-trigger is recorded, not sent again. With
+    ``held``, the run's journal entry is added to it instead of being removed on answering: a
+    group's state is recorded only once all its runs have answered.
     """
     ledger = Ledger.plan(inputs) if previous is None else Ledger.from_outputs(previous)
     if previous is not None:
@@ -121,13 +125,15 @@ def trigger_run(
     entry = journal.path(run)
     recorded = {previous.get("operation_id")} if previous else set()
     since = journal.begin(entry, run, run_identity(inputs), operation.id, recorded)
-    if since is not None:
-        journal.end(entry)  # the state records it from now on
-        return operation.interrupted(since)
     try:
-        return operation.send()
+        return operation.send() if since is None else operation.interrupted(since)
     finally:
-        journal.end(entry)  # not reached when the process is killed, which is the point
+        # Not reached when the process is killed, which is the point; the state records the
+        # run from the answer on.
+        if held is None:
+            journal.end(entry)
+        else:
+            held.append(entry)
 
 
 class Operation:
@@ -176,6 +182,10 @@ class Operation:
         )
         accepted: list[int] = []
         for index in self.ledger.pending():
+            if engine_gone():
+                # The CLI was killed: nothing sent now would be recorded. The journal entry
+                # stays, so the next `up` records the run instead of sending anything.
+                return None
             batch = self.ledger.batches[index]
             request = self.ledger.request(index, inputs)
             self.current = index  # from here on, this batch may leave

@@ -109,3 +109,19 @@ def test_2_to_the_53_itself_passes() -> None:
 
 def _timeouts(create: str) -> pulumi.CustomTimeouts:
     return pulumi.CustomTimeouts(create=create)
+
+
+def test_declaring_resources_leaves_the_pickler_as_it_was() -> None:
+    # The SDK's serialize_provider wraps pickle._Pickler._batch_setitems for every dynamic
+    # resource; unchecked, ~960 resources reach the recursion limit.
+    import pickle
+
+    before = pickle._Pickler._batch_setitems
+
+    def program() -> None:
+        for i in range(3):
+            ExtractionRun(f"r{i}", **BASE_RUN)
+        ExtractionRunGroup("g", runs={"a": dict(BASE_RUN)})
+
+    run_program(program)
+    assert pickle._Pickler._batch_setitems is before

@@ -16,7 +16,7 @@ QUIET_BUILD := PYTHONWARNINGS="ignore:Editable installation"
 # pyenv's build of Python X.Y if there is one, else pythonX.Y from PATH.
 python_for = $(or $(lastword $(wildcard $(HOME)/.pyenv/versions/$(1).*/bin/python$(1))),python$(1))
 
-.PHONY: demo demo-reset test bench setup engine lint clean
+.PHONY: demo demo-reset test bench setup engine lang-hosts lint clean
 
 setup: $(STAMP)
 
@@ -36,6 +36,10 @@ $(STAMP): pyproject.toml
 engine:
 	scripts/ensure-pulumi >/dev/null
 
+# The YAML language host and the SDK generators of the plugin's tests (built once, cached).
+lang-hosts:
+	scripts/ensure-lang-hosts >/dev/null
+
 demo: setup
 	scripts/demo
 
@@ -44,7 +48,7 @@ demo-reset: setup
 	scripts/demo --fresh
 
 # Every tier runs even when an earlier one failed; the exit status says whether any did.
-test: setup engine $(EXTRA_STAMPS)
+test: setup engine lang-hosts $(EXTRA_STAMPS)
 	@status=0; \
 	PATH="$$(scripts/ensure-pulumi 2>/dev/null | tail -n1):$$PATH" $(VENV)/bin/python -m pytest \
 		|| status=1; \

@@ -18,7 +18,15 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import b1_trigger, b2_batches, b3_concurrency, b4_noop, b5_seeding, b6_engine_path
+from . import (
+    b1_trigger,
+    b2_batches,
+    b3_concurrency,
+    b4_noop,
+    b5_seeding,
+    b6_engine_path,
+    b7_plugin,
+)
 from .common import ROOT, Result, cpu_count, log
 
 BENCHES: dict[str, Callable[[], Result]] = {
@@ -28,6 +36,7 @@ BENCHES: dict[str, Callable[[], Result]] = {
     "B4": b4_noop.run,
     "B5": b5_seeding.run,
     "B6": b6_engine_path.run,
+    "B7": b7_plugin.run,
 }
 RESULTS = Path(__file__).with_name("RESULTS.md")
 HEADER = """# Benchmark results

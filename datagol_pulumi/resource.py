@@ -21,7 +21,7 @@ import pulumi.dynamic
 from .errors import ConfigurationError, RunFailedError, ValidationError
 from .provider import REPLACE_ON_CHANGES_KEY, URN_KEY, ExtractionRunProvider
 from .provider_resource import chooses_provider, current_program, implicit_provider
-from .runs import RUN_OUTPUTS
+from .runs import RUN_OUTPUTS, failure_of_operation
 from .validation import REPLACE_PROPERTIES
 from .wire import plain, unsafe_integers
 
@@ -155,19 +155,6 @@ def timeout_from_options(opts: pulumi.ResourceOptions | None) -> float | None:
     if timeouts is None:
         return None
     return parse_duration(timeouts.create) or parse_duration(timeouts.update)
-
-
-def failure_of_operation(new: Mapping[str, Any], old: Mapping[str, Any]) -> str | None:
-    """The error of a run, when the operation that produced ``new`` sent it or found it.
-
-    Each operation that sends marks its outputs with a fresh ``operation_id``; an update that
-    sends nothing keeps the previous one, so an error an earlier ``up`` reported is not
-    reported again. No clock is compared.
-    """
-    operation_id = new.get("operation_id")
-    if not operation_id or operation_id == old.get("operation_id"):
-        return None
-    return new.get("refused") or new.get("error") or None
 
 
 async def _resolved(values: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -24,11 +24,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from . import properties
 from .client import DataGolClient, utc_now
 from .errors import ApiError, DataGolError, TransportError, ValidationError
 from .journal import InflightJournal, engine_gone
 from .ledger import ACCEPTED, AMBIGUOUS, REFUSED, UNSENT, Ledger
 from .payload import RequestDigest, digest, rows_digest
+from .properties import names
 from .validation import (
     DEFAULT_POLL_INTERVAL_SECONDS,
     DEFAULT_TIMEOUT_SECONDS,
@@ -39,22 +41,21 @@ from .validation import (
 )
 
 #: Outputs a run adds to the echo of its inputs (``rows`` excepted).
-RUN_OUTPUTS = (
-    "rows_digest",
-    "row_count",
-    "request_id",
-    "request_ids",
-    "status",
-    "message",
-    "error",
-    "triggered_at",
-    "finished_at",
-    "duration_seconds",
-    "run_count",
-    "request_digest",
-    "batches",
-    "operation_id",
-)
+RUN_OUTPUTS = names(properties.RUN_OUTPUTS)
+
+
+def failure_of_operation(new: Mapping[str, Any], old: Mapping[str, Any]) -> str | None:
+    """The error of a run, when the operation that produced ``new`` sent it or found it.
+
+    Each operation that sends marks its outputs with a fresh ``operation_id``; an update that
+    sends nothing keeps the previous one, so an error an earlier ``up`` reported is not
+    reported again. No clock is compared. (Both faces fail a deployment on it: the dynamic one
+    from a resource hook, the plugin with ErrorResourceInitFailed.)
+    """
+    operation_id = new.get("operation_id")
+    if not operation_id or operation_id == old.get("operation_id"):
+        return None
+    return new.get("refused") or new.get("error") or None
 
 
 def validated(inputs: Mapping[str, Any], subject: str = "") -> dict[str, Any]:

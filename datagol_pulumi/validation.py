@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .payload import canonical_json, rows_digest
+from .properties import GROUP_INPUTS, RUN_INPUTS, names
 from .wire import (
     MAX_ROW_DEPTH,
     MAX_SAFE_INTEGER,
@@ -25,17 +26,13 @@ from .wire import (
     wholly_unknown,
 )
 
+# The lists below are derived from the property definitions (datagol_pulumi.properties).
 #: Inputs whose change targets another element or extraction: the run is replaced.
-REPLACE_PROPERTIES = ("workspace_id", "extraction_id", "element_type", "element_id")
+REPLACE_PROPERTIES = names(RUN_INPUTS, "replace")
 #: Inputs whose change re-triggers the run (an update that sends a request).
-TRIGGER_PROPERTIES = ("mode", "where_clause", "rows", "extract_only_new", "triggers")
+TRIGGER_PROPERTIES = names(RUN_INPUTS, "trigger")
 #: Inputs that only change how a run is sent or awaited: an update without a request.
-SETTING_PROPERTIES = (
-    "wait_for_completion",
-    "poll_interval_seconds",
-    "timeout_seconds",
-    "batch_size",
-)
+SETTING_PROPERTIES = names(RUN_INPUTS, "setting")
 RUN_PROPERTIES = REPLACE_PROPERTIES + TRIGGER_PROPERTIES + SETTING_PROPERTIES
 
 DEFAULT_POLL_INTERVAL_SECONDS = 5.0
@@ -316,13 +313,7 @@ def _same_rows(rows: Any, old_digest: Any) -> bool:
     return rows is not None and bool(old_digest) and rows_digest(legacy_floats(rows)) == old_digest
 
 
-GROUP_PROPERTIES = (
-    "runs",
-    "max_concurrency",
-    "wait_for_completion",
-    "poll_interval_seconds",
-    "timeout_seconds",
-)
+GROUP_PROPERTIES = names(GROUP_INPUTS)
 #: Group-level values that each run inherits unless it sets its own.
 GROUP_RUN_DEFAULTS = ("wait_for_completion", "poll_interval_seconds", "timeout_seconds")
 DEFAULT_MAX_CONCURRENCY = 16

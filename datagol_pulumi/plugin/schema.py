@@ -1,0 +1,123 @@
+"""The package schema of ``datagol``, generated from :mod:`datagol_pulumi.properties`.
+
+`pulumi package gen-sdk` turns it into SDKs; the engine uses it to type-check YAML programs.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .._version import __version__
+from ..properties import (
+    CONFIG,
+    GROUP_INPUTS,
+    GROUP_OUTPUTS,
+    RESULT_OUTPUTS,
+    RUN_INPUTS,
+    RUN_OUTPUTS,
+    Prop,
+)
+
+PACKAGE = "datagol"
+RUN_TOKEN = f"{PACKAGE}:index:ExtractionRun"
+GROUP_TOKEN = f"{PACKAGE}:index:ExtractionRunGroup"
+RUN_SPEC_TOKEN = f"{PACKAGE}:index:RunSpec"
+RUN_RESULT_TOKEN = f"{PACKAGE}:index:RunResult"
+
+#: The run inputs that are echoed in the outputs (rows are not: only their digest is kept).
+_ECHOED = tuple(p for p in RUN_INPUTS if p.name != "rows")
+
+
+def _props(props: tuple[Prop, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for prop in props:
+        if prop.type == "run_map":
+            spec = {"type": "object", "additionalProperties": {"$ref": f"#/types/{RUN_SPEC_TOKEN}"}}
+        elif prop.type == "result_map":
+            spec = {
+                "type": "object",
+                "additionalProperties": {"$ref": f"#/types/{RUN_RESULT_TOKEN}"},
+            }
+        else:
+            spec = prop.schema()
+        spec["description"] = prop.description
+        out[prop.camel] = spec
+    return out
+
+
+def _required(props: tuple[Prop, ...]) -> list[str]:
+    return [p.camel for p in props if p.required]
+
+
+def schema() -> dict[str, Any]:
+    """The schema as a dict (see https://www.pulumi.com/docs/iac/extensions/packages/schema/)."""
+    config = _props(CONFIG)
+    return {
+        "name": PACKAGE,
+        "displayName": "DataGOL",
+        "version": __version__,
+        "description": "Trigger DataGOL extraction runs from Pulumi programs in any language.",
+        "keywords": ["datagol", "extraction", "category/utility"],
+        "license": "Apache-2.0",
+        "config": {"variables": config},
+        "provider": {
+            "description": "DataGOL settings; each also reads datagol:<name> and DATAGOL_* env.",
+            "inputProperties": config,
+            "properties": {k: v for k, v in config.items() if not v.get("secret")},
+        },
+        "resources": {
+            RUN_TOKEN: {
+                "description": (
+                    "One DataGOL extraction run: triggered on create and when mode, whereClause, "
+                    "rows, extractOnlyNew or triggers change; replaced when the workspace, "
+                    "extraction or element changes; delete and refresh never trigger."
+                ),
+                "inputProperties": _props(RUN_INPUTS),
+                "requiredInputs": _required(RUN_INPUTS),
+                "properties": _props(_ECHOED + RUN_OUTPUTS),
+                "required": _required(RUN_INPUTS),
+            },
+            GROUP_TOKEN: {
+                "description": "Many extraction runs in one resource, triggered concurrently.",
+                "inputProperties": _props(GROUP_INPUTS),
+                "requiredInputs": _required(GROUP_INPUTS),
+                "properties": _props(
+                    tuple(p for p in GROUP_INPUTS if p.name == "max_concurrency") + GROUP_OUTPUTS
+                ),
+                "required": [],
+            },
+        },
+        "types": {
+            RUN_SPEC_TOKEN: {
+                "type": "object",
+                "description": "The inputs of one run of an ExtractionRunGroup.",
+                "properties": _props(RUN_INPUTS),
+                "required": _required(RUN_INPUTS),
+            },
+            RUN_RESULT_TOKEN: {
+                "type": "object",
+                "description": "The outputs of one run of an ExtractionRunGroup.",
+                "properties": _props(_ECHOED + RUN_OUTPUTS + RESULT_OUTPUTS),
+            },
+        },
+        "language": {
+            "python": {"packageName": "pulumi_datagol", "requires": {"pulumi": ">=3.160,<4"}},
+            "nodejs": {
+                "packageName": "@datagol/pulumi",
+                "dependencies": {"@pulumi/pulumi": "^3.0.0"},
+            },
+            "go": {
+                "importBasePath": "github.com/datagol/pulumi-datagol/sdk/go/datagol",
+                "generateResourceContainerTypes": False,
+            },
+        },
+    }
+
+
+def schema_json() -> str:
+    return json.dumps(schema(), indent=2, sort_keys=True)
+
+
+if __name__ == "__main__":  # python -m datagol_pulumi.plugin.schema > schema.json
+    print(schema_json())

@@ -1,0 +1,217 @@
+"""The properties of DataGOL's resources, defined once for both faces.
+
+The dynamic resources (Python programs) use the snake_case names; the packaged plugin's schema
+(every Pulumi language) uses the camelCase ones. Validation's property lists, the schema and the
+plugin's translation are all derived from these definitions, so adding a property means adding
+it here and then using it: nothing else lists it.
+
+Kinds of input, as the lifecycle treats them (see :mod:`datagol_pulumi.runs`):
+
+* ``replace``: names another element or extraction; a change is a new run (a replacement);
+* ``trigger``: what is extracted; a change re-triggers the run (an update that sends);
+* ``setting``: how the run is sent or awaited; a change is an update that sends nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .config import KEYS
+
+#: Schema types: a JSON schema type, or "rows"/"map"/"list" for values of any shape.
+ANY = {"$ref": "pulumi.json#/Any"}
+
+
+@dataclass(frozen=True)
+class Prop:
+    """One property: its snake_case name, schema type, meaning and role."""
+
+    name: str
+    type: str
+    description: str
+    kind: str = "output"
+    secret: bool = False
+    required: bool = False
+
+    @property
+    def camel(self) -> str:
+        return camel(self.name)
+
+    def schema(self) -> dict:
+        """This property's Pulumi schema (``secret`` included)."""
+        spec: dict = dict(_TYPES[self.type])
+        spec["description"] = self.description
+        if self.secret:
+            spec["secret"] = True
+        return spec
+
+
+_TYPES: dict[str, dict] = {
+    "string": {"type": "string"},
+    "number": {"type": "number"},
+    "integer": {"type": "integer"},
+    "boolean": {"type": "boolean"},
+    "rows": {"type": "array", "items": {"type": "object", "additionalProperties": ANY}},
+    "map": {"type": "object", "additionalProperties": ANY},
+    "strings": {"type": "array", "items": {"type": "string"}},
+    "list": {"type": "array", "items": ANY},
+}
+
+
+def camel(name: str) -> str:
+    """``where_clause`` -> ``whereClause``: how Pulumi packages name properties."""
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def snake(name: str) -> str:
+    """``whereClause`` -> ``where_clause``."""
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+
+
+RUN_INPUTS: tuple[Prop, ...] = (
+    Prop("workspace_id", "string", "The DataGOL workspace (a UUID).", "replace", required=True),
+    Prop(
+        "extraction_id", "string", "The extraction configuration to run.", "replace", required=True
+    ),
+    Prop(
+        "element_type",
+        "string",
+        "What the extraction reads: COLUMN, FILE or FOLDER.",
+        "replace",
+        required=True,
+    ),
+    Prop(
+        "element_id",
+        "string",
+        "The column, file or folder to extract from.",
+        "replace",
+        required=True,
+    ),
+    Prop(
+        "mode",
+        "string",
+        "full (every record), filter (records matching the where clause), selected (the given "
+        "rows) "
+        "or new (only records not extracted before). Default: full.",
+        "trigger",
+    ),
+    Prop(
+        "where_clause",
+        "string",
+        "The filter of mode filter (or new), e.g. status = 'open'.",
+        "trigger",
+    ),
+    Prop("rows", "rows", "The rows to extract with mode selected (JSON objects).", "trigger"),
+    Prop("extract_only_new", "boolean", "Extract only records not extracted before.", "trigger"),
+    Prop(
+        "triggers",
+        "map",
+        "Any values; changing one re-triggers the run on purpose (e.g. a release number).",
+        "trigger",
+    ),
+    Prop(
+        "wait_for_completion",
+        "boolean",
+        "Wait until DataGOL reports the run finished before the update ends.",
+        "setting",
+    ),
+    Prop(
+        "poll_interval_seconds", "number", "Seconds between status polls while waiting.", "setting"
+    ),
+    Prop("timeout_seconds", "number", "The longest wait for completion, in seconds.", "setting"),
+    Prop(
+        "batch_size",
+        "integer",
+        "Send selected rows in requests of at most this many rows.",
+        "setting",
+    ),
+)
+
+RUN_OUTPUTS: tuple[Prop, ...] = (
+    Prop("rows_digest", "string", "sha256 of the rows sent; the rows are never kept in state."),
+    Prop("row_count", "integer", "How many rows were sent."),
+    Prop("request_id", "string", "The request id DataGOL returned (the first one, with batches)."),
+    Prop("request_ids", "strings", "Every request id DataGOL returned, one per batch."),
+    Prop("status", "string", "The run's last known status."),
+    Prop("message", "string", "DataGOL's last message about the run."),
+    Prop(
+        "error",
+        "string",
+        "Why the last trigger did not succeed although it may have started a job.",
+    ),
+    Prop("triggered_at", "string", "When the run was last triggered (UTC, ISO 8601)."),
+    Prop("finished_at", "string", "When the run was seen finished, if it was awaited."),
+    Prop("duration_seconds", "number", "From trigger to finish, if it was awaited."),
+    Prop("run_count", "integer", "1 on create, +1 on every re-trigger."),
+    Prop("request_digest", "string", "sha256 of every request sent by the last trigger."),
+    Prop(
+        "batches",
+        "list",
+        "The ledger of the last operation: one entry per request (state, rows, request id, "
+        "status, outcome, error).",
+    ),
+    Prop("operation_id", "string", "Changes with every operation that sends (create, re-trigger)."),
+)
+#: Outputs only a group's run results carry.
+RESULT_OUTPUTS: tuple[Prop, ...] = (
+    Prop("refused", "string", "Why DataGOL refused this run's trigger (nothing was started)."),
+)
+
+GROUP_INPUTS: tuple[Prop, ...] = (
+    Prop(
+        "runs",
+        "run_map",
+        "The runs, by a name of your choice; each takes the inputs of an ExtractionRun.",
+        "group",
+        required=True,
+    ),
+    Prop("max_concurrency", "integer", "How many runs are triggered and awaited at once.", "group"),
+    Prop("wait_for_completion", "boolean", "Default of every run's wait_for_completion.", "group"),
+    Prop(
+        "poll_interval_seconds", "number", "Default of every run's poll_interval_seconds.", "group"
+    ),
+    Prop("timeout_seconds", "number", "Default of every run's timeout_seconds.", "group"),
+)
+
+GROUP_OUTPUTS: tuple[Prop, ...] = (
+    Prop("results", "result_map", "Each run's outputs, by its name."),
+    Prop("triggered_keys", "strings", "The names of the runs this update triggered."),
+)
+
+#: What each provider setting is, for the schema; which settings exist, and which are secret,
+#: is config.KEYS (the one list of settings).
+_SETTINGS: dict[str, tuple[str, str]] = {
+    "baseUrl": ("string", "DataGOL's API root (default https://be.datagol.ai)."),
+    "token": ("string", "The API token."),
+    "authScheme": ("string", "How the token is sent: bearer or x-auth-token."),
+    "requestTimeout": ("number", "Seconds to wait for an answer once a request was sent."),
+    "connectTimeout": ("number", "Seconds to wait for a connection."),
+    "maxRetries": ("integer", "Resends of a request the service cannot have started."),
+    "retryDeadline": ("number", "Upper bound on the seconds spent retrying one request."),
+    "statusField": ("string", "The Poll Status field that holds the status."),
+    "successStatuses": ("string", "Comma-separated statuses that mean success."),
+    "failureStatuses": ("string", "Comma-separated statuses that mean failure."),
+    "caBundle": ("string", "A CA bundle file for TLS."),
+    "allowInsecureHttp": ("boolean", "Send credentials over plain http to a non-loopback host."),
+    "oauthTokenUrl": ("string", "The OAuth token endpoint."),
+    "oauthClientId": ("string", "The OAuth client id."),
+    "oauthClientSecret": ("string", "The OAuth client secret."),
+    "oauthRefreshToken": ("string", "The OAuth refresh token."),
+}
+#: Provider configuration (``datagol:<name>``), named by the Settings field.
+CONFIG: tuple[Prop, ...] = tuple(
+    Prop(
+        key.field,
+        _SETTINGS[key.name][0],
+        f"{_SETTINGS[key.name][1]} Config datagol:{key.name}; environment {key.env}.",
+        "config",
+        secret=key.secret,
+    )
+    for key in KEYS
+)
+
+
+def names(props: tuple[Prop, ...], kind: str | None = None) -> tuple[str, ...]:
+    """The snake_case names of ``props`` (of one ``kind``), in definition order."""
+    return tuple(p.name for p in props if kind is None or p.kind == kind)

@@ -16,18 +16,12 @@ from tests.conftest import TOKEN
 
 
 @contextmanager
-def dynamic_server(
-    env: dict[str, str] | None = None,
+def provider_process(
+    command: list[str], env: dict[str, str]
 ) -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
-    """`python -m pulumi.dynamic` in a child process (DATAGOL_* of this process left out, ``env``
-    added), and a gRPC stub to it; its stderr must never show the test token."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("DATAGOL_")}
-    process = subprocess.Popen(
-        [sys.executable, "-u", "-m", "pulumi.dynamic"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**base, "PULUMI_PROJECT": "datagol-pulumi", **(env or {})},
-    )
+    """A provider plugin process started as the engine starts one (it prints its port), and a
+    gRPC stub to it; its stderr must never show the test token."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     try:
         port = int(process.stdout.readline())
         channel = grpc.insecure_channel(f"127.0.0.1:{port}")
@@ -40,6 +34,19 @@ def dynamic_server(
         stderr = process.stderr.read().decode()
         process.stderr.close()
         assert TOKEN not in stderr
+
+
+@contextmanager
+def dynamic_server(
+    env: dict[str, str] | None = None,
+) -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
+    """`python -m pulumi.dynamic`, with DATAGOL_* of this process left out and ``env`` added."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("DATAGOL_")}
+    command = [sys.executable, "-u", "-m", "pulumi.dynamic"]
+    with provider_process(
+        command, {**base, "PULUMI_PROJECT": "datagol-pulumi", **(env or {})}
+    ) as stub:
+        yield stub
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ the computed sentinel, secrets as secrets) and each call's requests are counted.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from pulumi.runtime.proto import provider_pb2_grpc
 from datagol_pulumi.emulator import Emulator
 from datagol_pulumi.plugin.schema import schema
 from tests.conftest import TOKEN, WORKSPACE_ID, struct
+from tests.contract.conftest import provider_process
 
 URN = "urn:pulumi:dev::proj::datagol:index:ExtractionRun::contracts"
 GROUP_URN = "urn:pulumi:dev::proj::datagol:index:ExtractionRunGroup::seed"
@@ -37,25 +37,10 @@ RUN = {
 @pytest.fixture
 def plugin(tmp_path: Path) -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
     executable = Path(sys.executable).parent / "pulumi-resource-datagol"
-    process = subprocess.Popen(
-        # The engine's address is the last argument; nothing here calls back to it.
-        [str(executable), "127.0.0.1:1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={"PATH": "/usr/bin:/bin", "DATAGOL_JOURNAL_DIR": str(tmp_path / "inflight")},
-    )
-    try:
-        port = int(process.stdout.readline())
-        channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-        yield provider_pb2_grpc.ResourceProviderStub(channel)
-        channel.close()
-    finally:
-        process.kill()
-        process.wait()
-        process.stdout.close()
-        stderr = process.stderr.read().decode()
-        process.stderr.close()
-        assert TOKEN not in stderr
+    # The engine's address is the last argument; nothing here calls back to it.
+    env = {"PATH": "/usr/bin:/bin", "DATAGOL_JOURNAL_DIR": str(tmp_path / "inflight")}
+    with provider_process([str(executable), "127.0.0.1:1"], env) as stub:
+        yield stub
 
 
 def configure(stub: Any, emulator: Emulator) -> None:

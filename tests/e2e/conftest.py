@@ -81,6 +81,20 @@ class Stack:
             config[f"datagol-pulumi:{key}"] = value
         self.config_file.write_text(yaml.safe_dump(data, sort_keys=False))
 
+    def start_up(self, *, new_session: bool = False) -> subprocess.Popen:
+        """`pulumi up` in the background, for tests that act while it runs; its output is
+        in ``stdout`` (stderr merged). ``new_session``: a process group of its own, so that a
+        test can kill the whole group as a crash would."""
+        return subprocess.Popen(
+            ["pulumi", "up", "--yes", "--skip-preview", "--non-interactive", "--color", "never"],
+            cwd=self.workdir,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=new_session,
+        )
+
     def up(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return self.pulumi("up", "--yes", "--skip-preview", *args, check=check)
 

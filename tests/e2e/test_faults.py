@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import signal
 import socket
-import subprocess
 import time
 
 import pytest
@@ -23,18 +22,6 @@ def wait_until(predicate, timeout: float = 30.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         time.sleep(0.05)
-
-
-def start_up(stack) -> subprocess.Popen:
-    """`pulumi up` in the background, for tests that act while it runs."""
-    return subprocess.Popen(
-        ["pulumi", "up", "--yes", "--skip-preview", "--non-interactive", "--color", "never"],
-        cwd=stack.workdir,
-        env=stack.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
 
 
 @pytest.mark.parametrize(("status", "retry_after"), [(429, 1), (503, 0)])
@@ -139,7 +126,7 @@ def test_emulator_stopped_during_a_waited_run(make_stack) -> None:
     stack = make_stack([run("a", **WAIT), run("b", **WAIT)])
     stack.pulumi("config", "set", "datagol:maxRetries", "1")
     stack.emulator.configure(job_seconds=3)
-    process = start_up(stack)
+    process = stack.start_up()
     try:
         wait_until(lambda: len(stack.posts()) == 2)
         stack.emulator.stop()
@@ -167,7 +154,7 @@ def test_emulator_stopped_during_a_waited_run(make_stack) -> None:
 def test_ctrl_c_during_a_wait_leaves_state_the_next_up_reconciles(make_stack) -> None:
     stack = make_stack([run("a", **WAIT)])
     stack.emulator.configure(job_seconds=2)
-    process = start_up(stack)
+    process = stack.start_up()
     try:
         wait_until(lambda: len(stack.posts()) == 1)
         process.send_signal(signal.SIGINT)
@@ -189,7 +176,7 @@ def test_killed_mid_trigger_is_recorded_not_resent(make_stack) -> None:
     """A second Ctrl-C kills the provider: Pulumi keeps a pending create and would create again."""
     stack = make_stack([run("a", **WAIT)])
     stack.emulator.configure(job_seconds=30)
-    process = start_up(stack)
+    process = stack.start_up()
     try:
         wait_until(lambda: len(stack.posts()) == 1)
         process.send_signal(signal.SIGINT)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
 
 import pytest
@@ -17,9 +16,9 @@ import pytest
 from tests.e2e.conftest import run
 
 RUNS = 8  # two rounds of the provider's four workers
-JOB_SECONDS = 3.0
+JOB_SECONDS = 4.0
 #: Time for the engine to record a run that has answered, even on a loaded machine.
-MARGIN = 1.5
+MARGIN = 2.5
 
 
 def wait_until(predicate, timeout: float = 60.0) -> None:
@@ -43,14 +42,7 @@ def test_crash_mid_up_resends_answered_runs_only_without_checkpoints(
     stack.emulator.configure(job_seconds=JOB_SECONDS)
     if skip_checkpoints:
         stack.env["PULUMI_SKIP_CHECKPOINTS"] = "true"
-    process = subprocess.Popen(
-        ["pulumi", "up", "--yes", "--skip-preview", "--non-interactive", "--color", "never"],
-        cwd=stack.workdir,
-        env=stack.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # its own process group, killed at once as a crash would
-    )
+    process = stack.start_up(new_session=True)  # killed as a group, as a crash would
     try:
         # The second round starts only when runs of the first have finished and answered.
         wait_until(lambda: len(stack.posts()) == RUNS)
@@ -63,14 +55,17 @@ def test_crash_mid_up_resends_answered_runs_only_without_checkpoints(
     answered = [
         element(p)
         for p in stack.posts()
-        if p["time"] + JOB_SECONDS + 1.0 < killed_at  # finished a second before the kill
+        # Finished well before the kill, so answered: a run still waiting when the CLI died is
+        # never answered to it, and stays in the in-flight record (recorded UNKNOWN, not resent).
+        if p["time"] + JOB_SECONDS + 1.5 < killed_at
     ]
     assert len(answered) >= 1 and len(stack.posts()) == RUNS
     states = {r["urn"].split("::")[-1] for r in stack.resources()}
 
     stack.pulumi("cancel", "--yes")  # the killed `up` left its lock behind
     stack.emulator.clear_requests()
-    stack.up(check=False)
+    # Runs found cut off fail their step; the others must be tried all the same.
+    stack.up("--continue-on-error", check=False)
     sent_again = {element(p) for p in stack.posts()}
 
     if skip_checkpoints:
@@ -78,18 +73,8 @@ def test_crash_mid_up_resends_answered_runs_only_without_checkpoints(
         assert set(answered) <= sent_again  # so runs DataGOL had accepted are sent again
     else:
         assert {e.removeprefix("el-") for e in answered} <= states
-        assert not set(answered) & sent_again  # recorded: never sent twice
-
-
-def start_up_in_own_group(stack) -> subprocess.Popen:
-    return subprocess.Popen(
-        ["pulumi", "up", "--yes", "--skip-preview", "--non-interactive", "--color", "never"],
-        cwd=stack.workdir,
-        env=stack.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+        # Answered runs are in state, the others in the in-flight record: none is sent twice.
+        assert sent_again == set()
 
 
 def test_crash_during_a_groups_create_sends_none_of_its_runs_again(make_stack) -> None:
@@ -99,7 +84,7 @@ def test_crash_during_a_groups_create_sends_none_of_its_runs_again(make_stack) -
     wait = {"wait_for_completion": True, "poll_interval_seconds": 0.1}
     stack = make_stack([run(f"g{i}", **wait) for i in range(4)], group=True, maxConcurrency=2)
     stack.emulator.configure(job_seconds=JOB_SECONDS)
-    process = start_up_in_own_group(stack)
+    process = stack.start_up(new_session=True)
     try:
         wait_until(lambda: len(stack.posts()) == 4)
         os.killpg(process.pid, signal.SIGKILL)
@@ -121,7 +106,7 @@ def test_cli_killed_while_its_provider_goes_on_sends_nothing_again(make_stack) -
     # The answer is never recorded, so the provider must keep the run journaled.
     stack = make_stack([run("a", wait_for_completion=True, poll_interval_seconds=0.1)])
     stack.emulator.configure(job_seconds=1.0)
-    process = start_up_in_own_group(stack)
+    process = stack.start_up(new_session=True)
     try:
         wait_until(lambda: len(stack.posts()) == 1)
         process.send_signal(signal.SIGKILL)  # the CLI alone, not its process group

@@ -95,7 +95,9 @@ class ClientProvider(ResourceProvider):
         """
         inputs = {k.config_key: v for k in KEYS if (v := req.config.get(k.config_key)) is not None}
         self._settings = Settings.load(inputs.get)
-        self._stack_scope = req.config.get(STACK_SCOPE_KEY)
+        stack = req.config.get(STACK_SCOPE_KEY)
+        # Its folder and checkout are read here once, not on every trigger.
+        self._journal = InflightJournal(str(stack)) if stack else None
         # 0.1.0 kept credentials out of its provider's inputs and named them here instead.
         self._legacy_secret_names = str(req.config.get(LEGACY_SECRET_NAMES_KEY) or "")
         self._client = None
@@ -122,8 +124,7 @@ class ClientProvider(ResourceProvider):
 
     def journal(self) -> InflightJournal | None:
         """Triggers in flight for this stack; None outside a stack (tests, direct use)."""
-        stack = getattr(self, "_stack_scope", None)
-        return InflightJournal(str(stack)) if stack else None
+        return getattr(self, "_journal", None)
 
 
 class _ClientOnFirstUse:

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .payload import TriggerRequest, extract_only_new, trigger_path, trigger_requests
+from .payload import TriggerRequest, rows_request, trigger_requests
 
 ACCEPTED = "accepted"
 AMBIGUOUS = "ambiguous"
@@ -143,15 +143,7 @@ class Ledger:
         rows = self.batches[index].rows
         if rows is None:
             return next(trigger_requests(inputs))
-        path = trigger_path(
-            inputs["workspace_id"],
-            inputs["extraction_id"],
-            inputs["element_type"],
-            inputs["element_id"],
-        )
-        query = {"extractOnlyNew": "true" if extract_only_new(inputs) else "false"}
-        body = {"selectAll": False, "rows": inputs["rows"][rows[0] : rows[1]]}
-        return TriggerRequest.of(path, query, body)
+        return rows_request(inputs, *rows)
 
     def name(self, index: int) -> str:
         """How messages name a batch: "batch 3 of 5", or nothing for a single request."""

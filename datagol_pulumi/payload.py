@@ -54,25 +54,33 @@ def extract_only_new(inputs: Mapping[str, Any]) -> bool:
     return inputs.get("mode") == "new" or inputs.get("extract_only_new") is True
 
 
-def trigger_requests(inputs: Mapping[str, Any]) -> Iterator[TriggerRequest]:
-    """The request(s) one run sends, in order: one, or one per ``batch_size`` rows."""
+def _target(inputs: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
     path = trigger_path(
         inputs["workspace_id"],
         inputs["extraction_id"],
         inputs["element_type"],
         inputs["element_id"],
     )
-    query = {"extractOnlyNew": "true" if extract_only_new(inputs) else "false"}
+    return path, {"extractOnlyNew": "true" if extract_only_new(inputs) else "false"}
+
+
+def rows_request(inputs: Mapping[str, Any], start: int, stop: int) -> TriggerRequest:
+    """The request for rows ``start:stop`` of a ``selected`` run (one batch)."""
+    path, query = _target(inputs)
+    # A slice copies references only; memory stays one batch plus the rows themselves.
+    return TriggerRequest.of(path, query, {"selectAll": False, "rows": inputs["rows"][start:stop]})
+
+
+def trigger_requests(inputs: Mapping[str, Any]) -> Iterator[TriggerRequest]:
+    """The request(s) one run sends, in order: one, or one per ``batch_size`` rows."""
     mode = inputs.get("mode", "full")
     if mode == "selected":
-        rows = inputs["rows"]
-        size = inputs.get("batch_size") or len(rows)
-        for start in range(0, len(rows), size):
-            # A slice copies references only; memory stays one batch plus the rows themselves.
-            yield TriggerRequest.of(
-                path, query, {"selectAll": False, "rows": rows[start : start + size]}
-            )
+        count = len(inputs["rows"])
+        size = inputs.get("batch_size") or count
+        for start in range(0, count, size):
+            yield rows_request(inputs, start, start + size)
         return
+    path, query = _target(inputs)
     body: dict[str, Any] = {"selectAll": True}
     where_clause = inputs.get("where_clause")
     if mode == "filter" or (mode == "new" and where_clause):

@@ -16,19 +16,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@cache
-def engine_bin() -> str:
-    """The folder holding ``pulumi`` and its Python plugins (built on first use if missing)."""
+def ensured(script: str) -> str:
+    """The folder a ``scripts/ensure-*`` script prints last (it builds what is missing first)."""
     result = subprocess.run(
-        [str(ROOT / "scripts" / "ensure-pulumi")],
+        [str(ROOT / "scripts" / script)],
         capture_output=True,
         text=True,
         check=False,
         timeout=3600,
     )
     if result.returncode != 0 or not result.stdout.strip():
-        raise RuntimeError(f"scripts/ensure-pulumi failed:\n{result.stderr}")
+        raise RuntimeError(f"scripts/{script} failed:\n{result.stderr}")
     return result.stdout.strip().splitlines()[-1]
+
+
+@cache
+def engine_bin() -> str:
+    """The folder holding ``pulumi`` and its Python plugins (built on first use if missing)."""
+    return ensured("ensure-pulumi")
 
 
 def offline_env(state_dir: Path, passphrase: str) -> dict[str, str]:

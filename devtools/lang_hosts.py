@@ -16,22 +16,15 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from devtools.engine import ensured
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @cache
 def lang_hosts() -> Path:
     """The folder holding ``pulumi-language-yaml`` and ``codegen/`` (built if missing)."""
-    result = subprocess.run(
-        [str(ROOT / "scripts" / "ensure-lang-hosts")],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=3600,
-    )
-    if result.returncode != 0 or not result.stdout.strip():
-        raise RuntimeError(f"scripts/ensure-lang-hosts failed:\n{result.stderr}")
-    return Path(result.stdout.strip().splitlines()[-1])
+    return Path(ensured("ensure-lang-hosts"))
 
 
 def plugin_dir() -> Path:

@@ -13,7 +13,7 @@ Floor = 2 s (one job, which no client can shorten) + the empty stack's ``up``.
 
 from __future__ import annotations
 
-from .common import Result, Samples, emulator_process, log, run_spec
+from .common import Result, Samples, emulator_process, log, stack_runs
 from .pulumi_cli import Project
 
 RUNS = 32
@@ -21,15 +21,6 @@ JOB_SECONDS = 2.0
 POLL_SECONDS = 0.2
 REPS = 3
 TARGET = 1.5
-
-
-def _runs() -> dict[str, dict[str, object]]:
-    specs = {}
-    for index in range(RUNS):
-        spec = run_spec(index, wait_for_completion=True, poll_interval_seconds=POLL_SECONDS)
-        del spec["workspace_id"]  # comes from datagol-pulumi:defaults, as a user would write it
-        specs[f"run-{index:02d}"] = spec
-    return specs
 
 
 def in_flight(arrivals: list[float]) -> int:
@@ -45,7 +36,13 @@ def run() -> Result:
         def deploy(kind: str) -> float:
             with Project(emu.url, empty=kind == "empty") as project:
                 if kind != "empty":
-                    project.set_runs(_runs(), group=kind == "group", maxConcurrency=RUNS)
+                    project.set_runs(
+                        stack_runs(
+                            RUNS, 2, wait_for_completion=True, poll_interval_seconds=POLL_SECONDS
+                        ),
+                        group=kind == "group",
+                        maxConcurrency=RUNS,
+                    )
                 emu.control.clear_requests()
                 seconds = project.up()
                 posts = emu.control.requests(method="POST")

@@ -12,7 +12,7 @@ import json
 from collections import Counter
 from typing import Any
 
-from .common import Result, Samples, alternate, emulator_process, log, run_spec
+from .common import Result, Samples, alternate, emulator_process, log, stack_runs
 from .pulumi_cli import Project
 
 RUNS = 200
@@ -46,19 +46,10 @@ def breakdown(export: dict[str, Any], runs: int) -> Counter[str]:
     return Counter({k: round(v / runs) for k, v in sizes.items()})
 
 
-def _runs() -> dict[str, dict[str, object]]:
-    specs = {}
-    for index in range(RUNS):
-        spec = run_spec(index)
-        del spec["workspace_id"]  # from datagol-pulumi:defaults
-        specs[f"run-{index:03d}"] = spec
-    return specs
-
-
 def run() -> Result:
     stray: list[str] = []
     with emulator_process() as emu, Project(emu.url, empty=True) as empty, Project(emu.url) as full:
-        full.set_runs(_runs())
+        full.set_runs(stack_runs(RUNS))
         log("B4: create the empty stack and the 200-run stack (first ups, not compared)")
         empty.up()
         created = Samples([full.up()])
@@ -83,7 +74,7 @@ def run() -> Result:
         # For comparison only: the same runs as ONE ExtractionRunGroup resource.
         log("B4: the same 200 runs as one ExtractionRunGroup (state size only)")
         with Project(emu.url) as grouped:
-            grouped.set_runs(_runs(), group=True, maxConcurrency=32)
+            grouped.set_runs(stack_runs(RUNS), group=True, maxConcurrency=32)
             grouped.up()
             group_bytes = grouped.export_bytes()
 

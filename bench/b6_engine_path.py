@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .common import ROOT, Result, Samples, emulator_process, log, rotate, run_spec
+from .common import ROOT, Result, Samples, emulator_process, log, rotate, stack_runs
 from .pulumi_cli import Project
 
 RUNS = 200
@@ -200,15 +200,6 @@ def in_process() -> dict[str, str]:
     return figures
 
 
-def _runs() -> dict[str, dict[str, object]]:
-    specs = {}
-    for index in range(RUNS):
-        spec = run_spec(index)
-        del spec["workspace_id"]  # from datagol-pulumi:defaults
-        specs[f"run-{index:03d}"] = spec
-    return specs
-
-
 def _ms(seconds: float) -> str:
     return f"{1000 * seconds / RUNS:.2f}"
 
@@ -222,7 +213,7 @@ def run() -> Result:
             for label, program in PROGRAMS.items():
                 projects[label] = project = Project(emu.url)
                 (project.workdir / "__main__.py").write_text(program.read_text())
-                project.set_runs(_runs())
+                project.set_runs(stack_runs(RUNS))
                 log(f"B6: create {RUNS} resources ({label}; not compared)")
                 emu.control.clear_requests()
                 project.up()

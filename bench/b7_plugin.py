@@ -11,7 +11,6 @@ runs), the plugin as ``pulumi-resource-datagol``.
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from pulumi.runtime.proto import provider_pb2_grpc
 
 from datagol_pulumi import ExtractionRunProvider
 from datagol_pulumi.properties import camel
+from devtools.wire import struct
 
 from .common import TOKEN, Result, emulator_process, log, rotate, run_spec
 
@@ -37,15 +37,6 @@ PLUGIN = Path(sys.executable).parent / "pulumi-resource-datagol"
 DYNAMIC = [sys.executable, "-m", "pulumi.dynamic"]
 RUN_URN = "urn:pulumi:b7::bench::datagol:index:ExtractionRun::r{}"
 DYN_URN = "urn:pulumi:b7::bench::pulumi-python:dynamic/datagol:ExtractionRun::r{}"
-
-
-def struct(props: dict[str, Any]) -> Any:
-    """``props`` as the engine sends them (the SDK's own serialization: numbers as floats)."""
-    loop = asyncio.new_event_loop()
-    try:
-        return loop.run_until_complete(rpc.serialize_properties(props, {}))
-    finally:
-        loop.close()
 
 
 @contextmanager

@@ -202,6 +202,17 @@ def run_spec(index: int, **extra: Any) -> dict[str, Any]:
     }
 
 
+def stack_runs(count: int, width: int = 3, **extra: Any) -> dict[str, dict[str, Any]]:
+    """``count`` runs for the program's ``datagol-pulumi:runs``, named ``run-NNN``; the workspace
+    comes from ``datagol-pulumi:defaults``, as a user would write it."""
+    specs = {}
+    for index in range(count):
+        spec = run_spec(index, **extra)
+        del spec["workspace_id"]
+        specs[f"run-{index:0{width}d}"] = spec
+    return specs
+
+
 def wire_headers() -> dict[str, str]:
     """The headers the provider's client sends with a trigger, for the bare baselines.
 

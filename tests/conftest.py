@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import ssl
 import threading
 import types
@@ -28,6 +27,7 @@ from pulumi.runtime import proto, rpc
 
 from datagol_pulumi.emulator import Emulator
 from datagol_pulumi.errors import ValidationError
+from devtools.wire import struct
 
 
 def _load_dynamic_server() -> types.ModuleType:
@@ -89,16 +89,6 @@ class _Reraise:
 
 
 _CACHE_LOCK = threading.Lock()
-
-
-def struct(props: dict[str, Any]) -> Any:
-    """``props`` serialized as the engine sends them (a protobuf Struct)."""
-    # Not asyncio.run: it would leave the thread without an event loop for later tests.
-    loop = asyncio.new_event_loop()
-    try:
-        return loop.run_until_complete(rpc.serialize_properties(props, {}))
-    finally:
-        loop.close()
 
 
 class EngineProvider:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from datagol_pulumi.provider import ExtractionRunProvider
@@ -88,7 +89,8 @@ def test_settings_change_is_an_update_without_a_run() -> None:
     assert changed_properties(olds, news) == ([], [], ["wait_for_completion", "timeout_seconds"])
 
 
-def test_unknown_value_in_preview_counts_as_changed() -> None:
-    result = diff(BASE, {**BASE, "element_id": rpc.UNKNOWN})
+@pytest.mark.parametrize("unknown", [Unknown(), rpc.UNKNOWN], ids=["engine", "program"])
+def test_unknown_value_in_preview_counts_as_changed(unknown) -> None:
+    result = diff(BASE, {**BASE, "element_id": unknown})
     assert result.changes is True
     assert result.replaces == ["element_id"]

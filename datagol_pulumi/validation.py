@@ -156,7 +156,8 @@ def check_run(inputs: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]
             inputs[key] = unwrap(inputs[key])
             scans[key] = scan(inputs[key])
     for key in ("rows", "triggers"):
-        if key in scans and scans[key][3]:
+        # Not past the depth that is refused below: whole_numbers recurses.
+        if key in scans and scans[key][3] and scans[key][2] <= MAX_ROW_DEPTH + 1:
             inputs[key] = whole_numbers(inputs[key])
     unknown = {key for key, (is_unknown_, _, _, _) in scans.items() if is_unknown_}
     out: dict[str, Any] = dict(inputs)

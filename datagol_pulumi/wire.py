@@ -121,15 +121,14 @@ def unsafe_integers(value: Any, path: str) -> list[str]:
 
 def is_unknown(value: Any) -> bool:
     """True when ``value`` is, or contains, a value Pulumi does not know yet (preview)."""
-    kind = type(value)
-    if kind is str:
-        return value == rpc.UNKNOWN
-    if kind is Unknown:
+    if wholly_unknown(value):
         return True
-    return False if kind in _SCALARS else scan(value)[0]
+    kind = type(value)
+    return False if kind is str or kind in _SCALARS else scan(value)[0]
 
 
 def wholly_unknown(value: Any) -> bool:
+    """True when ``value`` itself (not something inside it) is unknown."""
     return type(value) is Unknown or (type(value) is str and value == rpc.UNKNOWN)
 
 

@@ -178,3 +178,12 @@ def test_group_names_run_key_and_property_and_folds_defaults() -> None:
 )
 def test_group_structure_failures(inputs: dict, prop: str) -> None:
     assert [p for p, _ in check_group(inputs)[1]] == [prop]
+
+
+def test_hostile_nesting_with_a_float_is_refused_not_a_recursion_error() -> None:
+    deep: dict = {}
+    for _ in range(5000):
+        deep = {"x": deep}
+    row = {"n": 1.0, "deep": deep}  # a float the scan sees, next to nesting it stops below
+    failures = check_run({**BASE, "mode": "selected", "rows": [row]})[1]
+    assert [p for p, _ in failures] == ["rows"] and "nested deeper" in failures[0][1]

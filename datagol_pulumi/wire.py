@@ -104,7 +104,13 @@ def legacy_floats(value: Any) -> Any:
 
 
 def unsafe_integers(value: Any, path: str) -> list[str]:
-    """Paths of the ints in ``value`` that the engine would round (beyond 2**53)."""
+    """Paths of the ints in ``value`` that the engine would round (beyond 2**53).
+
+    A first pass without paths: the program runs this on every run's rows, and naming 100,000
+    rows' fields costs far more than looking at them.
+    """
+    if not _has_unsafe_integer(value):
+        return []
     found: list[str] = []
     stack: list[tuple[Any, str]] = [(value, path)]
     while stack:
@@ -117,6 +123,21 @@ def unsafe_integers(value: Any, path: str) -> list[str]:
         elif kind is list or kind is tuple:
             stack.extend((v, f"{where}[{i}]") for i, v in enumerate(item))
     return sorted(found)
+
+
+def _has_unsafe_integer(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is int:
+            if abs(item) > MAX_SAFE_INTEGER:
+                return True
+        elif kind is dict or (kind is not list and isinstance(item, Mapping)):
+            stack.extend(item.values())
+        elif kind is list or kind is tuple:
+            stack.extend(item)
+    return False
 
 
 def is_unknown(value: Any) -> bool:

@@ -231,31 +231,34 @@ def run_urn(resource_name: str, type_: str, opts: pulumi.ResourceOptions | None)
 class ExtractionRun(pulumi.dynamic.Resource, module="datagol", name="ExtractionRun"):
     """Triggers a DataGOL extraction run when created, and again when its run inputs change."""
 
+    # Outputs are never null (validation.ABSENT): an absent value is "", 0, {} or the default.
     workspace_id: pulumi.Output[str]
     extraction_id: pulumi.Output[str]
     element_type: pulumi.Output[str]
     element_id: pulumi.Output[str]
     mode: pulumi.Output[str]
-    where_clause: pulumi.Output[str | None]
-    extract_only_new: pulumi.Output[bool | None]
-    triggers: pulumi.Output[Mapping[str, Any] | None]
-    wait_for_completion: pulumi.Output[bool | None]
-    poll_interval_seconds: pulumi.Output[float | None]
-    timeout_seconds: pulumi.Output[float | None]
-    batch_size: pulumi.Output[int | None]
-    rows_digest: pulumi.Output[str | None]
+    where_clause: pulumi.Output[str]
+    extract_only_new: pulumi.Output[bool]
+    triggers: pulumi.Output[Mapping[str, Any]]
+    wait_for_completion: pulumi.Output[bool]
+    poll_interval_seconds: pulumi.Output[float]
+    timeout_seconds: pulumi.Output[float]
+    batch_size: pulumi.Output[int]
+    """0 when the rows go in one request."""
+    rows_digest: pulumi.Output[str]
     """sha256 of the rows sent; the rows themselves are never echoed in outputs."""
-    row_count: pulumi.Output[int | None]
-    request_id: pulumi.Output[str | None]
-    """The request id DataGOL returned (the first one, with batches); None if it returned none."""
+    row_count: pulumi.Output[int]
+    request_id: pulumi.Output[str]
+    """The request id DataGOL returned (the first one, with batches); "" if it returned none."""
     request_ids: pulumi.Output[list[str | None]]
-    status: pulumi.Output[str | None]
-    message: pulumi.Output[str | None]
-    error: pulumi.Output[str | None]
-    """Why the last trigger did not succeed although it may have started a job; else None."""
+    status: pulumi.Output[str]
+    message: pulumi.Output[str]
+    error: pulumi.Output[str]
+    """Why the last trigger did not succeed although it may have started a job; else ""."""
     triggered_at: pulumi.Output[str]
-    finished_at: pulumi.Output[str | None]
-    duration_seconds: pulumi.Output[float | None]
+    finished_at: pulumi.Output[str]
+    """"" until the run was seen finished (only runs that wait for completion)."""
+    duration_seconds: pulumi.Output[float]
     run_count: pulumi.Output[int]
     """1 on create, +1 on every re-trigger."""
     request_digest: pulumi.Output[str]

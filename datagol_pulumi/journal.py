@@ -4,11 +4,18 @@ Pulumi saves a run in the stack state only once the provider answers. If the pro
 killed after sending a trigger (a second Ctrl-C, a crash, a CI job timing out), the state keeps a
 *pending create* and the next ``pulumi up`` creates the run again: a second paid job. So before
 the first request of an operation the provider creates, exclusively, a small file naming the run
-(by its URN, and the run key inside a group) and its owner; it removes the file once it has
-answered, and the engine is still there to record the answer (a group's runs: once the whole
-group has answered, as the engine records the group as a whole). Finding one on the next attempt whose owner is dead means the last attempt may have
-started a job: the run is recorded as ``UNKNOWN`` with an error instead of being sent again. An
+(by its URN, and the run key inside a group) and its owner. Once a batch is accepted and more
+follows (a wait, further batches), the file records the batches and their request ids. It is
+removed once the provider has answered and the engine is still there to record the answer (a
+group's runs: once the whole group has answered, as the engine records the group as a whole).
+
+Finding one on the next attempt whose owner is dead means the last attempt may have started a
+job: the batches it records as accepted are adopted (the run re-attaches to their request ids),
+the one that may have been in flight is recorded as ambiguous, and nothing is sent again. An
 entry whose owner is alive belongs to another ``pulumi up`` triggering the run right now.
+
+This is a file on one machine: a retry on another runner (a fresh CI job) does not see it. What
+every runner shares is the stack's state, which holds a run from its answer on.
 
 Entries are per checkout (the provider's working directory, the program's folder) and per stack,
 so two checkouts with equal project and stack names never share them.
@@ -26,11 +33,9 @@ from typing import Any
 
 import orjson
 
+from . import engine_link
 from .client import utc_now
-from .errors import DataGolError
-
-#: The process that started this one: in the provider process, the Pulumi engine.
-_ENGINE_PID = os.getppid()
+from .errors import ConfigurationError, DataGolError
 
 
 class RunInProgressError(DataGolError):
@@ -96,18 +101,19 @@ def owner_alive(owner: Any) -> bool | None:
 def attempt_alive(entry: dict[str, Any]) -> bool | None:
     """Whether the attempt that wrote ``entry`` may still send and be recorded.
 
-    A provider whose engine is gone (the CLI killed) can outlive it, but nothing it does will be
-    recorded, and it sends no more (:func:`engine_gone`): its attempt counts as cut off.
+    A provider whose engine is gone (the CLI killed) can outlive it for a moment, but nothing it
+    does will be recorded, and it sends no more (:mod:`engine_link`): its attempt counts as cut
+    off. The engine is known by its address, whatever launched the provider.
     """
     alive = owner_alive(entry.get("owner"))
-    if alive and "engine" in entry and owner_alive(entry["engine"]) is False:
+    engine = entry.get("engine")
+    if alive and isinstance(engine, str) and not engine_link.listening(engine):
         return False
     return alive
 
 
-def engine_gone() -> bool:
-    """True in a provider process whose engine has died (it was reparented)."""
-    return os.getppid() != _ENGINE_PID
+class JournalUnwritableError(ConfigurationError):
+    """The in-flight record could not be written; nothing was sent."""
 
 
 class InflightJournal:
@@ -117,6 +123,8 @@ class InflightJournal:
         self.stack = stack
         self.directory = directory or default_directory()
         self.checkout = os.getcwd()
+        #: The entries this process wrote and has not ended, for :meth:`note`.
+        self._entries: dict[Path, dict[str, Any]] = {}
 
     def path(self, run: str) -> Path:
         """The entry of the run ``run`` (its URN, plus ``#key`` inside a group)."""
@@ -130,14 +138,15 @@ class InflightJournal:
         inputs: str,
         operation_id: str,
         recorded: Container[str] = (),
-    ) -> str | None:
+    ) -> dict[str, Any] | None:
         """Create the entry of ``run`` exclusively, before its first request is sent.
 
         ``inputs`` is a digest of what the run sends; ``recorded`` the operation ids the stack
-        state already holds. Returns None once the entry is ours, or the start of an earlier
+        state already holds. Returns None once the entry is ours, or the entry of an earlier
         attempt at the same inputs that was cut off (its owner is dead, and state does not
-        hold it): that attempt may have started a job. Raises :class:`RunInProgressError` when
-        a live process owns the entry, or when this machine cannot tell.
+        hold it): that attempt may have started a job, and its ``batches``, when present, say
+        which were accepted. Raises :class:`RunInProgressError` when a live process owns the
+        entry, or when this machine cannot tell.
         """
         entry = {
             "run": run,
@@ -145,14 +154,14 @@ class InflightJournal:
             "operation_id": operation_id,
             "started_at": utc_now(),
             "owner": _owner(os.getpid()),
-            "engine": _owner(_ENGINE_PID),
+            "engine": engine_link.address(),
         }
         data = orjson.dumps(entry)  # orjson: this is on the path of every trigger
         for _ in range(3):
             try:
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             except FileNotFoundError:
-                self.directory.mkdir(parents=True, exist_ok=True)
+                self._make_directory(run)
                 continue
             except FileExistsError:
                 found = self._read(path)
@@ -170,29 +179,67 @@ class InflightJournal:
                     path.unlink(missing_ok=True)
                     continue
                 if alive is False:
-                    return str(found.get("started_at") or "an unknown time")
+                    return found
                 raise self._busy(run, found, path) from None
+            except OSError as exc:
+                raise self._unwritable(run, exc) from None
             try:
                 os.write(fd, data)
             finally:
                 os.close(fd)
+            self._entries[path] = entry
             return None
         raise RunInProgressError(f"Could not create the in-flight record {path} of run {run}.")
 
-    @staticmethod
-    def end(path: Path) -> None:
+    def note(self, path: Path, batches: list[dict[str, Any]]) -> bool:
+        """Record the batches of the run being triggered (accepted ones with their request ids),
+        so that a later attempt re-attaches to them instead of writing them off.
+
+        Written to a new file and renamed over the entry: a kill never leaves it torn. Returns
+        False when it could not be written (the entry stays as it was, and the caller sends no
+        further batch).
+        """
+        entry = self._entries.get(path)
+        if entry is None:
+            return False
+        entry["batches"] = batches
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            temporary.write_bytes(orjson.dumps(entry))
+            os.replace(temporary, path)
+        except OSError:
+            temporary.unlink(missing_ok=True)
+            return False
+        return True
+
+    def end(self, path: Path) -> None:
         """Remove an entry once the run is answered; never raises.
 
-        Kept when the engine that started this provider is gone (killed, crashed: the provider
-        is then reparented): it will never record the answer, so the next attempt must find the
-        entry and not send the run again.
+        Kept when the engine that started this provider is gone (killed, crashed): it will never
+        record the answer, so the next attempt must find the entry and not send the run again.
         """
-        if engine_gone():
+        self._entries.pop(path, None)
+        if engine_link.gone_now():
             return
         try:
             path.unlink(missing_ok=True)
         except OSError:
             pass  # a stale entry is recognised by its operation id once state holds it
+
+    def _make_directory(self, run: str) -> None:
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise self._unwritable(run, exc) from None
+
+    def _unwritable(self, run: str, exc: OSError) -> JournalUnwritableError:
+        return JournalUnwritableError(
+            f"Cannot write the in-flight record of run {run} in {self.directory} "
+            f"({type(exc).__name__}: {exc.strerror or exc}). That record keeps a `pulumi up` "
+            "killed mid-trigger from paying for the run twice. Set DATAGOL_JOURNAL_DIR to a "
+            "folder this user can write (default: $XDG_STATE_HOME/datagol-pulumi/inflight or "
+            "~/.local/state/datagol-pulumi/inflight); nothing was sent."
+        )
 
     @staticmethod
     def _read(path: Path) -> dict[str, Any] | None:

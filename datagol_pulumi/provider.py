@@ -25,6 +25,7 @@ from pulumi.dynamic import (
 )
 from pulumi.runtime import rpc
 
+from . import engine_link
 from .client import DataGolClient
 from .config import KEYS, LEGACY_SECRET_NAMES_KEY, STACK_SCOPE_KEY, Settings
 from .errors import ConfigurationError, DataGolError, ValidationError
@@ -96,6 +97,9 @@ class ClientProvider(ResourceProvider):
         inputs = {k.config_key: v for k in KEYS if (v := req.config.get(k.config_key)) is not None}
         self._settings = Settings.load(inputs.get)
         stack = req.config.get(STACK_SCOPE_KEY)
+        # In `python -m pulumi.dynamic <engine address>`: a provider whose engine is gone sends
+        # nothing more and exits (see engine_link); elsewhere (tests, tools) nothing is watched.
+        engine_link.watch(engine_link.address_from_argv())
         # Its folder and checkout are read here once, not on every trigger.
         self._journal = InflightJournal(str(stack)) if stack else None
         # 0.1.0 kept credentials out of its provider's inputs and named them here instead.

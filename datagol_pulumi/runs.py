@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from . import properties
+from . import engine_link, properties
 from .client import DataGolClient, utc_now
 from .errors import ApiError, DataGolError, TransportError, ValidationError
-from .journal import InflightJournal, engine_gone
+from .journal import InflightJournal
 from .ledger import ACCEPTED, AMBIGUOUS, REFUSED, UNSENT, Ledger
 from .payload import RequestDigest, digest, rows_digest
 from .properties import names
@@ -124,16 +124,20 @@ def trigger_run(
         return operation.send()
     entry = journal.path(run)
     recorded = {previous.get("operation_id")} if previous else set()
-    since = journal.begin(entry, run, run_identity(inputs), operation.id, recorded)
-    try:
-        return operation.send() if since is None else operation.interrupted(since)
-    finally:
-        # Not reached when the process is killed, which is the point; the state records the
-        # run from the answer on.
-        if held is None:
-            journal.end(entry)
-        else:
-            held.append(entry)
+    with engine_link.operation():
+        earlier = journal.begin(entry, run, run_identity(inputs), operation.id, recorded)
+        try:
+            if earlier is not None:
+                return operation.reattach(earlier)
+            operation.note = lambda batches: journal.note(entry, batches)
+            return operation.send()
+        finally:
+            # Not reached when the process is killed, which is the point; the state records
+            # the run from the answer on.
+            if held is None:
+                journal.end(entry)
+            else:
+                held.append(entry)
 
 
 class Operation:
@@ -161,6 +165,9 @@ class Operation:
         self.duration: float | None = None
         self.sent = False  # whether a request of this operation may have left
         self.current: int | None = None
+        #: Records the ledger in the in-flight journal once a batch is accepted and more
+        #: follows: a later attempt then re-attaches to the accepted request ids.
+        self.note: Callable[[list[dict[str, Any]]], bool] | None = None
 
     def send(self) -> dict[str, Any]:
         try:
@@ -181,8 +188,9 @@ class Operation:
             f"element {inputs['element_type']} {inputs['element_id']}"
         )
         accepted: list[int] = []
-        for index in self.ledger.pending():
-            if engine_gone():
+        pending = self.ledger.pending()
+        for index in pending:
+            if engine_link.gone():
                 # The CLI was killed: nothing sent now would be recorded. The journal entry
                 # stays, so the next `up` records the run instead of sending anything.
                 return None
@@ -207,6 +215,15 @@ class Operation:
             batch.request_id, batch.status = result.request_id, result.status or "TRIGGERED"
             self.message = result.message
             accepted.append(index)
+            more = index != pending[-1]
+            if self.note and (more or inputs.get("wait_for_completion")):
+                if not self.note(self.ledger.to_output()) and more:
+                    # Without the record, a later attempt could not tell which batches left:
+                    # send no more now; the next `pulumi up` sends the rest.
+                    self.ledger.batches[
+                        pending[pending.index(index) + 1]
+                    ].error = "not sent: the in-flight record could not be updated"
+                    return None
         return accepted
 
     def _wait(self, accepted: list[int]) -> None:
@@ -229,6 +246,9 @@ class Operation:
                     batch.request_id,
                     poll_interval=poll_interval,
                     timeout=max(0.0, deadline - time.monotonic()),
+                    # An engine that is gone records nothing: stop polling (the journal keeps
+                    # the request ids, and the next `up` re-attaches to them).
+                    stop=engine_link.gone,
                 )
             except (ApiError, TransportError) as exc:
                 batch.error = (
@@ -259,15 +279,36 @@ class Operation:
             batch.state = AMBIGUOUS
         batch.error = text
 
-    def interrupted(self, since: str) -> dict[str, Any]:
-        """Outputs for a run whose earlier attempt was cut off: nothing is sent now."""
-        pending = self.ledger.pending()
-        for index in pending:
+    def reattach(self, earlier: Mapping[str, Any]) -> dict[str, Any]:
+        """Outputs for a run whose earlier attempt was cut off; nothing is sent now.
+
+        The batches that attempt recorded as accepted are adopted (and awaited, if the run
+        waits); the first one after them may have been in flight, so it is ambiguous; any
+        after that was never sent, and the next ``pulumi up`` sends it.
+        """
+        since = earlier.get("started_at") or "an unknown time"
+        recorded = earlier.get("batches")
+        if isinstance(recorded, list) and recorded:
+            self.ledger = Ledger.from_outputs({"batches": recorded})
+            in_flight = self.ledger.pending()[:1]  # sent one at a time, each answer recorded
+        else:
+            in_flight = self.ledger.pending()  # no answer recorded: any may have left
+        for index in in_flight:
             self.ledger.batches[index].state = AMBIGUOUS
-        self.ledger.batches[pending[0] if pending else -1].error = (
-            f"An earlier `pulumi up` was stopped at {since} while it was triggering this run; "
-            "DataGOL may have started it, so it was not sent again."
-        )
+        if in_flight:
+            self.ledger.batches[in_flight[0]].error = (
+                f"An earlier `pulumi up` was stopped at {since} while it was triggering this "
+                "run; DataGOL may have started it, so it was not sent again."
+            )
+        pending = self.ledger.pending()
+        accepted = [i for i, b in enumerate(self.ledger.batches) if b.state == ACCEPTED]
+        self.sent = True  # what was adopted is recorded, whatever happens while waiting
+        self.triggered_at = since
+        if accepted and not in_flight and not pending and self.inputs.get("wait_for_completion"):
+            try:
+                self._wait(accepted)
+            except Exception as exc:  # noqa: BLE001 - adopted batches are recorded regardless
+                self._record_unexpected(exc)
         return self.outputs()
 
     def outputs(self) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -126,15 +126,17 @@ class DataGolClient:
         *,
         poll_interval: float,
         timeout: float,
+        stop: Callable[[], bool] | None = None,
     ) -> tuple[RunStatus, bool]:
-        """Poll until a final status or ``timeout`` seconds; returns (last status, timed out)."""
+        """Poll until a final status or ``timeout`` seconds, or until ``stop()`` says to;
+        returns (last status, whether it ended without a final status)."""
         deadline = time.monotonic() + timeout
         while True:
             status = self.poll_status(request_id)
             remaining = deadline - time.monotonic()
             if status.final:
                 return status, False
-            if remaining <= 0:
+            if remaining <= 0 or (stop is not None and stop()):
                 return status, True
             time.sleep(min(poll_interval, remaining))
 

@@ -99,7 +99,11 @@ def main(argv: list[str] | None = None) -> None:
     from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
     from pulumi.runtime.proto import provider_pb2_grpc
 
+    from .. import engine_link
     from .provider import DataGolProvider
+
+    # A provider whose engine is gone sends nothing more and exits (see engine_link).
+    engine_link.watch(engines[-1])
 
     async def serve() -> None:
         server = grpc.aio.server(options=_GRPC_CHANNEL_OPTIONS)

@@ -6,6 +6,7 @@ the requests the emulator received.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from typing import Any
@@ -17,6 +18,7 @@ from pulumi.runtime import proto
 from datagol_pulumi import ExtractionRunGroupProvider
 from datagol_pulumi.emulator import Emulator
 from datagol_pulumi.journal import RunInProgressError
+from datagol_pulumi.payload import trigger_requests
 from datagol_pulumi.runs import run_identity, validated
 from tests.conftest import WORKSPACE_ID
 from tests.contract.test_dynamic_server import PROVIDER, configure, props, struct
@@ -306,4 +308,32 @@ def test_a_run_another_live_process_is_triggering_is_not_sent(
     journal.end(journal.path(urn))
     provider.create({**inputs, "__urn": urn})
     assert len(posts(emulator)) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_run_cut_off_during_its_wait_is_reattached_by_request_id_not_sent_again(
+    emulator: Emulator, make_provider, tmp_path, monkeypatch
+) -> None:
+    # The provider of an earlier `up` sent the POST, noted the request id, and died while
+    # waiting. The next attempt adopts that request id and waits for it: no second paid job.
+    monkeypatch.setenv("DATAGOL_JOURNAL_DIR", str(tmp_path))
+    emulator.configure(job_seconds=0.3)
+    provider = make_provider(stack="o/p/s")
+    urn = RUN_URN.format("orders")
+    inputs = validated(run(wait_for_completion=True, poll_interval_seconds=0.05))
+    journal = provider.instance.journal()
+    entry = journal.path(urn)
+    journal.begin(entry, urn, run_identity(inputs), "op-earlier")
+    accepted = provider.instance.client().trigger(next(trigger_requests(inputs)))
+    journal.note(entry, [{"state": "accepted", "request_id": accepted.request_id}])
+    record = json.loads(entry.read_text())
+    record["owner"]["start"] = "1"  # its pid, but not the process that wrote it: dead
+    entry.write_text(json.dumps(record))
+
+    created = provider.create({**inputs, "__urn": urn})
+    outs = created.outs
+    assert len(posts(emulator)) == 1  # the earlier attempt's, and only it
+    assert emulator.requests(method="GET")  # it polled the adopted request id
+    assert outs["request_id"] == accepted.request_id
+    assert outs["status"] == "COMPLETED" and outs["error"] == ""
     assert list(tmp_path.iterdir()) == []

@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from datagol_pulumi.journal import InflightJournal, RunInProgressError, owner_alive
+from datagol_pulumi import engine_link
+from datagol_pulumi.journal import (
+    InflightJournal,
+    JournalUnwritableError,
+    RunInProgressError,
+    owner_alive,
+)
 from datagol_pulumi.runs import run_identity, trigger_run
 from datagol_pulumi.validation import check_run
 from tests.conftest import BASE_RUN
@@ -25,16 +32,33 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def begin_in_dead_process(
-    directory: Path, run: str, inputs: str, operation_id: str = "op-1"
+    directory: Path,
+    run: str,
+    inputs: str,
+    operation_id: str = "op-1",
+    batches: list[dict] | None = None,
 ) -> None:
-    """An entry begun by a process that then died without ending it."""
+    """An entry begun (and, with ``batches``, noted) by a process that then died without
+    ending it."""
     code = (
-        "import sys; from pathlib import Path; from datagol_pulumi.journal import InflightJournal\n"
+        "import json, sys; from pathlib import Path\n"
+        "from datagol_pulumi.journal import InflightJournal\n"
         "j = InflightJournal('org/p/dev', Path(sys.argv[1]))\n"
         "assert j.begin(j.path(sys.argv[2]), sys.argv[2], sys.argv[3], sys.argv[4]) is None\n"
+        "batches = json.loads(sys.argv[5])\n"
+        "assert batches is None or j.note(j.path(sys.argv[2]), batches)\n"
     )
     subprocess.run(
-        [sys.executable, "-c", code, str(directory), run, inputs, operation_id],
+        [
+            sys.executable,
+            "-c",
+            code,
+            str(directory),
+            run,
+            inputs,
+            operation_id,
+            json.dumps(batches),
+        ],
         check=True,
         cwd=os.getcwd(),
         env={**os.environ, "PYTHONPATH": str(ROOT)},
@@ -96,7 +120,7 @@ def test_a_reused_pid_is_not_taken_for_the_owner(tmp_path) -> None:
     record["owner"]["start"] = "1"  # this pid, but a process started at another time
     assert owner_alive(record["owner"]) is False
     entry.write_text(json.dumps(record))
-    assert journal.begin(entry, URN, "inputs", "op-2") == record["started_at"]
+    assert journal.begin(entry, URN, "inputs", "op-2")["started_at"] == record["started_at"]
 
 
 @pytest.mark.parametrize("case", ["other inputs", "recorded in state", "torn"])
@@ -128,3 +152,44 @@ def test_an_interrupted_run_stays_recognised_when_only_its_settings_change(tmp_p
     begin_in_dead_process(tmp_path, URN, run_identity(RUN))
     other = {**RUN, "where_clause": "a = 2"}  # another run: the engine dropped the old attempt
     assert journal.begin(journal.path(URN), URN, run_identity(other), "op-2") is None
+
+
+def test_a_cut_off_attempt_whose_batch_was_accepted_is_adopted_not_written_off(tmp_path) -> None:
+    # Batch 1 of 3 answered (and recorded), batch 2 may have been in flight, batch 3 never left.
+    rows = {**RUN, "mode": "selected", "where_clause": None, "batch_size": 1}
+    rows["rows"] = [{"id": 1}, {"id": 2}, {"id": 3}]
+    journal = InflightJournal("org/p/dev", tmp_path)
+    recorded = [
+        {"state": "accepted", "rows": [0, 1], "request_id": "req-1", "status": "QUEUED"},
+        {"state": "unsent", "rows": [1, 2]},
+        {"state": "unsent", "rows": [2, 3]},
+    ]
+    begin_in_dead_process(tmp_path, URN, run_identity(rows), batches=recorded)
+    outs = trigger_run(NoClient(), rows, run_count=1, journal=journal, run=URN)
+    assert [b["state"] for b in outs["batches"]] == ["accepted", "ambiguous", "unsent"]
+    assert outs["request_ids"] == ["req-1", None]
+    assert "was stopped" in outs["batches"][1]["error"]
+    assert outs["status"] == "PARTIAL"  # the next `up` sends batch 3, and only it
+
+
+def test_an_unwritable_journal_folder_names_the_setting_and_sends_nothing(tmp_path) -> None:
+    (tmp_path / "a-file").write_text("")
+    journal = InflightJournal("org/p/dev", tmp_path / "a-file" / "inflight")
+    with pytest.raises(JournalUnwritableError) as failure:
+        trigger_run(NoClient(), RUN, run_count=1, journal=journal, run=URN)
+    text = str(failure.value)
+    assert "DATAGOL_JOURNAL_DIR" in text and "nothing was sent" in text
+    assert str(tmp_path / "a-file" / "inflight") in text
+
+
+def test_the_engine_is_known_by_its_address_whatever_launched_the_provider() -> None:
+    dynamic = "/venv/lib/python3.11/site-packages/pulumi/dynamic/__main__.py"
+    assert engine_link.address_from_argv([dynamic, "127.0.0.1:41234"]) == "127.0.0.1:41234"
+    assert engine_link.address_from_argv([dynamic, "-v=9", "--logtostderr", "[::1]:5"]) == "[::1]:5"
+    assert engine_link.address_from_argv(["/usr/bin/pytest", "127.0.0.1:41234"]) is None
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        address = f"127.0.0.1:{listener.getsockname()[1]}"
+        assert engine_link.listening(address)
+    assert not engine_link.listening(address)  # nothing listens there any more: refused

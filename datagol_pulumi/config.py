@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -159,11 +159,14 @@ class Settings:
         Raises :class:`ConfigurationError` naming the key for a value that cannot be used.
         """
         env = os.environ if environ is None else environ
+        from_env: set[str] = set()  # the keys whose value came from the environment
 
         def value(key: str) -> str | None:
             raw = get(f"{NAMESPACE}:{key}")
             if raw is None:
                 raw = env.get(KEYS_BY_NAME[key].env)
+                if raw is not None:
+                    from_env.add(key)
             if isinstance(raw, bool):  # a Provider argument, not a config string
                 raw = "true" if raw else "false"
             elif isinstance(raw, (list, tuple)):
@@ -232,11 +235,17 @@ class Settings:
             oauth_client_secret=value("oauthClientSecret"),
             oauth_refresh_token=value("oauthRefreshToken"),
         )
-        settings.validate()
+        settings.validate(from_env)
         return settings
 
-    def validate(self) -> None:
-        """Refuse settings that cannot work or would expose a credential."""
+    def validate(self, from_env: Collection[str] = ()) -> None:
+        """Refuse settings that cannot work or would expose a credential.
+
+        ``from_env``: the keys read from ``DATAGOL_*`` variables, so that a message names the
+        place the value came from.
+        """
+        for name in CREDENTIAL_KEYS:
+            _check_credential(KEYS_BY_NAME[name], getattr(self, KEYS_BY_NAME[name].field), from_env)
         _check_url(f"{NAMESPACE}:baseUrl", self.base_url)
         if self.ca_bundle and not os.path.exists(self.ca_bundle):
             raise ConfigurationError(f"{NAMESPACE}:caBundle: no file at {self.ca_bundle!r}")
@@ -260,6 +269,60 @@ class Settings:
                         "credentials are only sent over https. Use https, or set "
                         f"`pulumi config set {NAMESPACE}:allowInsecureHttp true` if you accept the risk"
                     )
+
+
+#: The settings sent as they are, in a header or the token request's form: each must be
+#: exactly what was issued.
+CREDENTIAL_KEYS = ("token", "oauthClientId", "oauthClientSecret", "oauthRefreshToken")
+
+
+def credential_problem(value: str) -> str | None:
+    """What makes ``value`` unusable as a credential (never quoting it), or None.
+
+    Refused, not stripped: a silently changed credential would hide where it went wrong (a
+    file read with its newline, a paste with a stray character).
+    """
+    stripped = value.strip()
+    if not stripped:
+        return "is only whitespace"
+    if stripped != value:
+        trailing = value.startswith(stripped)
+        where = "trailing" if trailing else "leading"
+        ends = value[len(stripped) :] if trailing else value[: value.index(stripped)]
+        return (
+            f"has a {where} newline" if "\n" in ends or "\r" in ends else f"has {where} whitespace"
+        )
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return "contains a control character (a tab, a newline or another unprintable one)"
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return (
+            "contains a character outside Latin-1, which HTTP headers cannot carry (a "
+            "typographic quote or dash pasted with it?)"
+        )
+    return None
+
+
+def _check_credential(key: Key, value: str | None, from_env: Collection[str]) -> None:
+    problem = credential_problem(value) if value else None
+    if problem is None:
+        return
+    name = key.env if key.name in from_env else key.config_key
+    if problem.startswith(("has", "is only")):  # whitespace at an end
+        if key.name in from_env:
+            how = f'`export {key.env}="$(cat file)"`'
+        else:
+            how = f'`pulumi config set --secret {key.config_key} "$(cat file)"`'
+        fix = f"Set it again without it, e.g. {how}: `$(...)` drops trailing newlines"
+    else:
+        place = (
+            key.env if key.name in from_env else f"`pulumi config set --secret {key.config_key}`"
+        )
+        fix = f"Set it again exactly as issued ({place})"
+    raise ConfigurationError(
+        f"{name} {problem}; it was not used and nothing was sent. {fix}. The value is not shown."
+    )
 
 
 def _check_url(key: str, url: str) -> None:

@@ -200,3 +200,57 @@ def test_no_module_the_provider_runs_starts_a_process() -> None:
 
 
 BANNED = {"subprocess", "os.system", "os.popen", "os.execvp", "pty", "multiprocessing"}
+
+
+CREDENTIALS = [
+    ("token", "DATAGOL_TOKEN"),
+    ("oauthClientId", "DATAGOL_OAUTH_CLIENT_ID"),
+    ("oauthClientSecret", "DATAGOL_OAUTH_CLIENT_SECRET"),
+    ("oauthRefreshToken", "DATAGOL_OAUTH_REFRESH_TOKEN"),
+]
+SECRET = "s3cr3t-VALUE"
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (SECRET + "\n", "has a trailing newline"),
+        (SECRET + "\r\n", "has a trailing newline"),
+        (SECRET + " ", "has trailing whitespace"),
+        ("\t" + SECRET, "has leading whitespace"),
+        (" \n", "is only whitespace"),
+        (SECRET[:3] + "\x00" + SECRET[3:], "contains a control character"),
+        (SECRET[:3] + "\n" + SECRET[3:], "contains a control character"),
+        (SECRET + "\u201d", "contains a character outside Latin-1, which HTTP headers"),
+    ],
+)
+@pytest.mark.parametrize(("key", "env"), CREDENTIALS)
+def test_an_unusable_credential_is_refused_naming_it_never_quoting_it(
+    key: str, env: str, value: str, problem: str
+) -> None:
+    oauth = {"datagol:oauthTokenUrl": "https://idp.example/token"}
+    for config, environ, named in (
+        ({f"datagol:{key}": value, **oauth}, {}, f"datagol:{key}"),
+        (oauth, {env: value}, env),
+    ):
+        with pytest.raises(ConfigurationError) as info:
+            load(config, environ)
+        text = str(info.value)
+        assert text.startswith(f"{named} {problem}")
+        assert "nothing was sent" in text and "Set it again" in text
+        assert SECRET not in text and SECRET[:3] not in text
+
+
+def test_a_trailing_newline_names_the_fix_for_where_it_came_from() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        load({"datagol:token": "tok\n"})
+    assert '`pulumi config set --secret datagol:token "$(cat file)"`' in str(info.value)
+    with pytest.raises(ConfigurationError) as info:
+        load({}, {"DATAGOL_TOKEN": "tok\n"})
+    assert '`export DATAGOL_TOKEN="$(cat file)"`' in str(info.value)
+
+
+def test_credentials_are_kept_exactly_as_given() -> None:
+    # Refused, never stripped; inner spaces and Latin-1 letters are legal header text.
+    s = load({"datagol:token": "a b\u00e9"})
+    assert s.token == "a b\u00e9"

@@ -8,6 +8,12 @@ Resend rules (AI extraction jobs cost credits and the API has no idempotency key
 * A GET (Poll Status) changes nothing, so it is also resent on 429, 502, 503 and 504 without
   ``Retry-After`` and on read errors (a timeout or a dropped connection after sending).
 * Never resent: DNS failures, TLS errors and invalid URLs (a resend cannot fix them).
+* Whether a request that got no answer may have reached the service is not guessed from the
+  exception: the connections record whether its bytes may have left (``tracking``), and
+  ``failures.transport_error`` turns that and the exception into the error. The rules above do
+  not change with it: a POST whose TLS handshake was reset or timed out is reported as "nothing
+  was sent" but, as before, not resent now (urllib3 counts it as a read error); the next
+  ``pulumi up`` sends it.
 * Every resend, and every wait for ``Retry-After``, must end before the request's deadline
   (``retry_deadline`` seconds after it was first sent); ``max_retries`` bounds their number.
 """
@@ -23,13 +29,14 @@ from typing import Any
 import requests
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
+from requests.utils import select_proxy
 from urllib3.util.retry import Retry
 
 from ..config import Settings
-from .failures import transport_error
+from . import tracking
+from .failures import proxy_shown, transport_error
+from .reply import MAX_RESPONSE_BYTES, Reply, read_capped
 
-#: Replies above this are not read further: nothing sane the API sends is this large.
-MAX_RESPONSE_BYTES = 1024 * 1024
 #: Statuses a GET is resent on even without Retry-After.
 TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
 #: Failures no resend can fix.
@@ -112,19 +119,6 @@ class ResendPolicy(Retry):
         return self.get_backoff_time()
 
 
-class Reply:
-    """A response whose body was read with a size cap."""
-
-    def __init__(self, response: requests.Response, body: bytes, truncated: bool) -> None:
-        self.status = response.status_code
-        self.headers = response.headers
-        self.body = body
-        self.truncated = truncated
-        retries = getattr(response.raw, "retries", None)
-        #: How many times the request was sent, resends included.
-        self.attempts = len(retries.history) + 1 if retries is not None else 1
-
-
 class Transport:
     """Sends requests with the resend rules, timeouts, TLS settings and a capped read.
 
@@ -152,11 +146,17 @@ class Transport:
             self.proxies = requests.utils.get_environ_proxies(settings.base_url)
         except ValueError:
             self.proxies = {}  # an invalid base URL fails on its first request, with its message
+        proxy = select_proxy(settings.base_url, self.proxies) if self.proxies else None
+        #: The proxy the API is reached through, without its credentials, for messages.
+        self.proxy_shown = proxy_shown(proxy)
+        # Whether the connections record if a request's bytes left (tracking.py): not in a
+        # session a caller brought, nor through a SOCKS proxy; then the exception decides.
+        self._tracked = session is None and not (proxy or "").lower().startswith("socks")
         self._session = session or self._new_session(pool_size)
 
     def new_adapter(self, pool_size: int = 4) -> HTTPAdapter:
         """An adapter with the resend rules, for this session or another (the OAuth one)."""
-        return HTTPAdapter(
+        return tracking.TrackedAdapter(
             pool_connections=4,
             pool_maxsize=pool_size,
             max_retries=ResendPolicy.for_settings(self.settings),
@@ -183,7 +183,13 @@ class Transport:
         data: bytes | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Reply:
-        """Send with resends per the rules; raises TransportError when no answer came back."""
+        """Send with resends per the rules; raises TransportError when no answer came back.
+
+        Any failure before a byte of the request was written (requests refusing a header
+        included) is a TransportError with ``may_have_started=False``; another unexpected
+        exception once the request may have left is raised as it is.
+        """
+        mark = tracking.begin()
         try:
             with request_deadline(self.settings.retry_deadline):
                 response = self._session.request(
@@ -197,32 +203,25 @@ class Transport:
                     allow_redirects=False,
                     stream=True,
                 )
-        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
-            raise transport_error(self.settings, method, url, exc) from None
-        return _read_capped(response)
-
-
-def _read_capped(response: requests.Response) -> Reply:
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        for chunk in response.iter_content(64 * 1024):
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > MAX_RESPONSE_BYTES:
-                response.close()  # stop reading; the connection is not reused
-                break
-    except requests.exceptions.RequestException:
-        # The status line arrived; an unreadable body is handled like an empty one.
-        response.close()
-        chunks, size = [], 0
-    body = b"".join(chunks)
-    return Reply(response, body[:MAX_RESPONSE_BYTES], size > MAX_RESPONSE_BYTES)
+        except Exception as exc:
+            written = tracking.state() == tracking.WRITTEN if self._tracked else None
+            known = isinstance(
+                exc, (requests.exceptions.RequestException, urllib3.exceptions.HTTPError)
+            )
+            if not known and written is not False:
+                raise
+            raise transport_error(
+                self.settings, method, url, exc, written=written, proxy=self.proxy_shown
+            ) from None
+        finally:
+            tracking.end(mark)
+        return read_capped(response)
 
 
 __all__ = [
     "MAX_RESPONSE_BYTES",
     "Reply",
+    "read_capped",
     "ResendPolicy",
     "Transport",
     "request_deadline",

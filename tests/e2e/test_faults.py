@@ -199,3 +199,34 @@ def test_killed_mid_trigger_is_recorded_not_resent(make_stack) -> None:
     assert state["outputs"]["status"] == "UNKNOWN"
     stack.up()
     assert stack.posts() == []
+
+
+@pytest.mark.parametrize("source", ["DATAGOL_TOKEN", "datagol:token"])
+def test_a_token_with_a_trailing_newline_is_refused_and_the_fixed_one_sends_once(
+    make_stack, source
+) -> None:
+    """A token kept with the newline of the file it came from is refused in configure, naming
+    the setting, before any request; nothing is recorded, and once fixed `up` sends once."""
+    token = "e2e-NEWLINE-token-7"
+    stack = make_stack([run("a")], token=None)
+    stack.emulator.configure(tokens=[token])
+    if source == "DATAGOL_TOKEN":
+        stack.env["DATAGOL_TOKEN"] = token + "\n"
+    else:
+        stack.pulumi("config", "set", "--secret", "datagol:token", token + "\n")
+    result = stack.up(check=False)
+    text = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"{source} has a trailing newline" in text
+    assert token not in text
+    assert stack.emulator.requests() == []
+    assert stack.resources() == []  # nothing recorded: the next up tries again
+
+    if source == "DATAGOL_TOKEN":
+        stack.env["DATAGOL_TOKEN"] = token
+    else:
+        stack.pulumi("config", "set", "--secret", "datagol:token", token)
+    fixed = stack.up()
+    [post] = stack.posts()
+    assert post["auth"]["valid"] is True
+    assert token not in fixed.stdout + fixed.stderr

@@ -7,17 +7,22 @@
 // GitHub release downloads are not reachable either. Our programs only use
 // dynamic providers, so the host needs to do very little:
 //
-//   - Run: start `pulumi-language-python-exec` (a launcher script kept next to
-//     this binary) with the interpreter of the project, handing over the
-//     engine/monitor addresses and the stack config the way the Python SDK
-//     expects (flags + PULUMI_CONFIG / PULUMI_CONFIG_SECRET_KEYS).
+//   - Run: start `pulumi-language-python-exec` (upstream's own script, which
+//     scripts/ensure-pulumi copies next to this binary from the sdk/v3 module)
+//     as `<python> <script> --flags... PROGRAM ARGS...`, with the interpreter
+//     of the project, handing over the engine/monitor addresses and the stack
+//     config the way that script expects (flags + PULUMI_CONFIG /
+//     PULUMI_CONFIG_SECRET_KEYS).
+//   - Cancel (the engine's answer to a first Ctrl-C): interrupt the running
+//     program as the upstream host does, so that what the tests see is what
+//     users of Pulumi's distribution see.
 //   - GetRequiredPackages/GetRequiredPlugins: report nothing, so the engine
 //     never tries to download a plugin. The dynamic provider plugin
 //     (`pulumi-resource-pulumi-python`) is "bundled": the engine finds it next
 //     to the `pulumi` binary.
 //   - everything else the CLI may call on a normal up/preview/refresh/destroy
 //     (Handshake, GetPluginInfo, About, GetProgramDependencies,
-//     InstallDependencies, RuntimeOptionsPrompts, Cancel) answers cheaply
+//     InstallDependencies, RuntimeOptionsPrompts) answers cheaply
 //     and without touching the network.
 //
 // Protocol: the engine starts us with its gRPC address as the last positional
@@ -76,7 +81,7 @@ func main() {
 	// works with upstream also parses here.
 	// Some of them (-v, -logtostderr) are already registered by packages we
 	// import (glog); defining them twice panics, so only add what is missing.
-	defineString("tracing", "Zipkin-compatible tracing endpoint (ignored)")
+	defineString("tracing", "Zipkin-compatible tracing endpoint (handed on to the program)")
 	defineString("v", "log verbosity")
 	defineBool("logtostderr", "log to stderr")
 	defineBool("logflow", "(ignored)")
@@ -120,7 +125,7 @@ func main() {
 		}
 	}
 
-	host := &languageHost{exec: execPath, engineAddress: engineAddress}
+	host := newLanguageHost(execPath, engineAddress, flagValue("tracing"))
 	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
 		Cancel: cancel,
 		Init: func(srv *grpc.Server) error {
@@ -144,6 +149,13 @@ func defineString(name, usage string) {
 	if flag.Lookup(name) == nil {
 		flag.String(name, "", usage)
 	}
+}
+
+func flagValue(name string) string {
+	if f := flag.Lookup(name); f != nil {
+		return f.Value.String()
+	}
+	return ""
 }
 
 func defineBool(name, usage string) {
@@ -178,13 +190,32 @@ func findExecutor(given string) (string, error) {
 	return "", fmt.Errorf("cannot find %s next to this binary or on $PATH", execName)
 }
 
+// programStopGrace is how long a program interrupted by Cancel may take to
+// exit before it is killed: 5 s, as in the upstream host.
+const programStopGrace = 5 * time.Second
+
 type languageHost struct {
 	pulumirpc.UnimplementedLanguageRuntimeServer
 
-	exec string
+	exec    string
+	tracing string
+
+	// cancelled is done once the engine has called Cancel. Like upstream's,
+	// it is never reset: every program still running is interrupted, and a
+	// Run that comes later fails at once.
+	cancelled context.Context
+	cancel    context.CancelFunc
 
 	mu            sync.Mutex
 	engineAddress string
+}
+
+func newLanguageHost(execPath, engineAddress, tracing string) *languageHost {
+	cancelled, cancel := context.WithCancel(context.Background())
+	return &languageHost{
+		exec: execPath, tracing: tracing, engineAddress: engineAddress,
+		cancelled: cancelled, cancel: cancel,
+	}
 }
 
 func (h *languageHost) Handshake(
@@ -229,7 +260,11 @@ func (h *languageHost) RuntimeOptionsPrompts(
 	return &pulumirpc.RuntimeOptionsResponse{}, nil
 }
 
+// Cancel is what the engine sends on the user's first Ctrl-C (the engine
+// itself then lets the resource operations in flight finish). Running programs
+// get SIGINT, then SIGKILL if still alive programStopGrace later; see Run.
 func (h *languageHost) Cancel(context.Context, *emptypb.Empty) (*emptypb.Empty, error) {
+	h.cancel()
 	return &emptypb.Empty{}, nil
 }
 
@@ -261,7 +296,8 @@ func (h *languageHost) About(ctx context.Context, req *pulumirpc.AboutRequest) (
 	}, nil
 }
 
-// Run executes the program: `<python> -u pulumi-language-python-exec --flags... <entry point> <args...>`.
+// Run executes the program: `<python> pulumi-language-python-exec --flags... <entry point> <args...>`,
+// the command line upstream's host builds (no -u either: the script flushes on exit).
 func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.RunResponse, error) {
 	py, err := resolvePython(req.GetInfo())
 	if err != nil {
@@ -273,7 +309,7 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 	engineAddress := h.engineAddress
 	h.mu.Unlock()
 
-	args := []string{"-u", h.exec}
+	args := []string{h.exec}
 	flagArg := func(name, value string) {
 		if value != "" {
 			args = append(args, "--"+name, value)
@@ -287,6 +323,7 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 	flagArg("pwd", req.GetPwd())
 	flagArg("dry_run", strconv.FormatBool(req.GetDryRun()))
 	flagArg("parallel", strconv.Itoa(int(req.GetParallel())))
+	flagArg("tracing", h.tracing)
 	flagArg("organization", req.GetOrganization())
 
 	entry := req.GetInfo().GetEntryPoint()
@@ -312,15 +349,26 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 
 	logging.V(5).Infof("language host running %s %s", py.bin, strings.Join(args, " "))
 
-	cmd := exec.CommandContext(ctx, py.bin, args...)
+	// The program is stopped when the engine calls Cancel or when this call
+	// ends (the engine hung up). It gets SIGINT first, as from a Ctrl-C, so
+	// that its `finally` blocks run; exec.Cmd kills it (SIGKILL) if it is still
+	// running programStopGrace later.
+	runCtx, stopRun := context.WithCancel(h.cancelled)
+	defer stopRun()
+	context.AfterFunc(ctx, stopRun)
+	cmd := exec.CommandContext(runCtx, py.bin, args...)
 	cmd.Env = env
 	// The program's output goes to our stdout/stderr, which the engine
 	// forwards to the user as diagnostics.
 	cmd.Stdout = os.Stdout
 	cmd.Stderr = os.Stderr
-	// On cancellation give the program a chance to shut down cleanly.
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-	cmd.WaitDelay = 10 * time.Second
+	cmd.Cancel = func() error {
+		if err := cmd.Process.Signal(os.Interrupt); err != nil {
+			return cmd.Process.Kill()
+		}
+		return nil
+	}
+	cmd.WaitDelay = programStopGrace
 
 	runErr := cmd.Run()
 	_ = os.Stdout.Sync()
@@ -364,8 +412,12 @@ type python struct {
 //     runtime.options.toolchain "uv" and no virtualenv, ".venv";
 //  2. otherwise $PULUMI_PYTHON_CMD, else `python3` (then `python`) on $PATH.
 //
-// The returned environment activates the virtualenv the same way the
-// dynamic provider launcher (pulumi-resource-pulumi-python) does.
+// The returned environment activates the virtualenv as upstream's host does
+// (its bin/ first on PATH, PYTHONHOME dropped, VIRTUAL_ENV set). The dynamic
+// provider, started by upstream's pulumi-resource-pulumi-python, picks its
+// interpreter on its own: $PULUMI_RUNTIME_VIRTUALENV (the engine's name for
+// the virtualenv option; relative to the project directory, where it runs),
+// ".venv" for toolchain uv, else ${PULUMI_PYTHON_CMD:-python3}.
 func resolvePython(info *pulumirpc.ProgramInfo) (python, error) {
 	env := os.Environ()
 	opts := info.GetOptions().AsMap()

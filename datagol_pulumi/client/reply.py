@@ -1,7 +1,7 @@
 """A response read with a size cap: what the transport hands back and the failures module reads.
 
-Its own module so that ``transport`` (which sends) and ``failures`` (which classifies) both
-import it and neither imports the other's internals.
+Its own module so that ``failures`` (which classifies) needs nothing from ``transport`` (which
+sends): the imports go one way, transport -> failures -> reply.
 """
 
 from __future__ import annotations

@@ -253,3 +253,20 @@ def test_rotated_refresh_token_lasts_for_the_provider_process(emulator, oauth_pr
     # The next `pulumi up` starts from the configured token, which the provider has spent.
     with pytest.raises(AuthenticationError, match="invalid_grant"):
         oauth_provider().create(RUN)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("oauthClientSecret", CLIENT_SECRET + "\n"), ("oauthRefreshToken", " " + REFRESH)],
+)
+def test_an_oauth_credential_with_whitespace_is_refused_before_any_request(
+    emulator, oauth_provider, key, value
+) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        oauth_provider(**{key: value}).create(RUN)
+    text = str(info.value)
+    assert text.startswith(f"datagol:{key} has ")
+    assert CLIENT_SECRET not in text and REFRESH not in text
+    assert emulator.requests() == []  # not even the token request
+    oauth_provider().create(RUN)
+    assert paths(emulator) == [("token", 200), ("run", 200)]

@@ -32,6 +32,9 @@ _ADDRESS = re.compile(r"^(?:\[[0-9a-fA-F:.]+\]|[\w.-]+):\d+$")
 _lock = threading.Lock()
 _address: str | None = None
 _gone = threading.Event()
+#: Set once the engine was seen listening: only an engine seen alive can be seen gone (a
+#: provider started with an address nobody ever served, as in tests, watches nothing).
+_seen = threading.Event()
 _checked_at = 0.0
 _active = 0
 
@@ -70,16 +73,19 @@ def gone() -> bool:
     now = time.monotonic()
     if now - _checked_at >= CHECK_SECONDS:
         _checked_at = now
-        if not listening(_address):
-            _gone.set()
-    return _gone.is_set()
+        return gone_now()
+    return False
 
 
 def gone_now() -> bool:
     """Like :func:`gone`, but asks the engine's address now (before a record is dropped)."""
     if _gone.is_set():
         return True
-    if _address is not None and not listening(_address):
+    if _address is None:
+        return False
+    if listening(_address):
+        _seen.set()
+    elif _seen.is_set():
         _gone.set()
     return _gone.is_set()
 

@@ -16,7 +16,13 @@ from typing import Any
 import pulumi
 import pulumi.dynamic
 
-from .provider import SECRET_KEYS_KEY, URN_KEY, ExtractionRunGroupProvider
+from .completion import target
+from .provider import (
+    AWAITED_BY_COMPLETION_KEY,
+    SECRET_KEYS_KEY,
+    URN_KEY,
+    ExtractionRunGroupProvider,
+)
 from .resource import (
     ExtractionRunArgs,
     pickler_kept,
@@ -25,6 +31,15 @@ from .resource import (
     run_options,
     run_urn,
     timeout_from_options,
+)
+from .run_completion import (
+    FINISHED_OUTPUTS,
+    ExtractionRunCompletion,
+    completion_options,
+    detached,
+    finish_with,
+    finished,
+    may_wait,
 )
 
 GROUP_TYPE = "pulumi-python:dynamic/datagol:ExtractionRunGroup"
@@ -84,8 +99,46 @@ class ExtractionRunGroup(pulumi.dynamic.Resource, module="datagol", name="Extrac
             URN_KEY: run_urn(resource_name, GROUP_TYPE, opts),
             SECRET_KEYS_KEY: secret_keys(runs),
         }
+        waits = group_may_wait(group_args)
+        if waits:
+            props[AWAITED_BY_COMPLETION_KEY] = True
         with pickler_kept():
             super().__init__(ExtractionRunGroupProvider(), resource_name, props, run_options(opts))
+            if waits:
+                self._await_completion(resource_name, opts)
+
+    def _await_completion(self, resource_name: str, opts: pulumi.ResourceOptions | None) -> None:
+        completion = ExtractionRunCompletion(
+            resource_name,
+            runs=detached(
+                self.results.apply(lambda results: {k: target(r) for k, r in results.items()})
+            ),
+            max_concurrency=detached(self.max_concurrency),
+            opts=completion_options(opts),
+        )
+        self.results = pulumi.Output.all(self.results, completion.runs).apply(
+            lambda values: {
+                key: {
+                    **run,
+                    **{n: finished(run.get(n), values[1].get(key), n) for n in FINISHED_OUTPUTS},
+                }
+                for key, run in values[0].items()
+            }
+        )
+        finish_with(self, completion)
+
+
+def group_may_wait(group_args: ExtractionRunGroupArgs) -> bool:
+    """Whether any run of the group may wait for completion (Outputs may)."""
+    runs = group_args.runs
+    if may_wait(group_args.wait_for_completion) or not isinstance(runs, Mapping):
+        return True
+    for run in runs.values():
+        if isinstance(run, ExtractionRunArgs):
+            run = {"wait_for_completion": run.wait_for_completion}
+        if not isinstance(run, Mapping) or may_wait(run.get("wait_for_completion")):
+            return True
+    return False
 
 
 def secret_keys(runs: Any) -> pulumi.Output[list[str]]:

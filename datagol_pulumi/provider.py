@@ -27,6 +27,7 @@ from pulumi.runtime import rpc
 
 from . import engine_link
 from .client import DataGolClient
+from .completion import await_runs, has_changes
 from .config import KEYS, LEGACY_SECRET_NAMES_KEY, STACK_SCOPE_KEY, Settings
 from .errors import ConfigurationError, DataGolError, ValidationError
 from .journal import InflightJournal
@@ -48,6 +49,10 @@ URN_KEY = "__urn"
 #: The group's run keys whose inputs hold a secret (``["*"]``: all): the program knows, the
 #: provider does not (the engine hands it plain values), and their results are kept secret.
 SECRET_KEYS_KEY = "__secret_keys"
+
+#: Set by the program when an ExtractionRunCompletion waits for the run: its create and update
+#: then return once DataGOL answered the POSTs, so that state holds the request ids at once.
+AWAITED_BY_COMPLETION_KEY = "__awaited_by_completion"
 
 #: The properties the program's ``replace_on_changes`` names: the SDK's server never tells the
 #: engine which properties changed, so diff lists them as replacements itself.
@@ -147,7 +152,7 @@ class ExtractionRunProvider(ClientProvider):
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs, failures = check_run({k: v for k, v in news.items() if not k.startswith("__")})
-        for key in (REPLACE_ON_CHANGES_KEY, URN_KEY):
+        for key in (REPLACE_ON_CHANGES_KEY, URN_KEY, AWAITED_BY_COMPLETION_KEY):
             if key in news:
                 inputs[key] = news[key]
         return CheckResult(inputs, [CheckFailure(prop, reason) for prop, reason in failures])
@@ -176,6 +181,7 @@ class ExtractionRunProvider(ClientProvider):
             run_count=1,
             journal=self.journal(),
             run=props.get(URN_KEY),
+            wait=not props.get(AWAITED_BY_COMPLETION_KEY),
         )
         return CreateResult(new_resource_id(outs), present(outs))
 
@@ -196,6 +202,7 @@ class ExtractionRunProvider(ClientProvider):
             journal=self.journal(),
             run=news.get(URN_KEY),
             previous=previous,
+            wait=not news.get(AWAITED_BY_COMPLETION_KEY),
         )
         return UpdateResult(present(outs))
 
@@ -217,7 +224,8 @@ class ExtractionRunGroupProvider(ClientProvider):
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs, failures = check_group({k: v for k, v in news.items() if not k.startswith("__")})
-        inputs.update({k: news[k] for k in (URN_KEY, SECRET_KEYS_KEY) if k in news})
+        kept = (URN_KEY, SECRET_KEYS_KEY, AWAITED_BY_COMPLETION_KEY)
+        inputs.update({k: news[k] for k in kept if k in news})
         return CheckResult(inputs, [CheckFailure(prop, reason) for prop, reason in failures])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -257,6 +265,7 @@ class ExtractionRunGroupProvider(ClientProvider):
             max_concurrency=inputs["max_concurrency"],
             journal=self.journal(),
             group=props.get(URN_KEY),
+            wait=not props.get(AWAITED_BY_COMPLETION_KEY),
         )
         return {
             "results": _protect(results, _secret_keys(props)),
@@ -300,3 +309,42 @@ def _protect(results: dict[str, Any], secret: set[str]) -> dict[str, Any]:
     return {
         k: rpc.wrap_rpc_secret(r) if "*" in secret or k in secret else r for k, r in results.items()
     }
+
+
+class ExtractionRunCompletionProvider(ClientProvider):
+    """Waits for runs that were triggered by earlier steps: reads Poll Status, sends nothing.
+
+    Its inputs are the runs' outputs (request ids, operation id, wait settings), so it is
+    created or updated exactly when a run it waits for was triggered again.
+    """
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        return CheckResult({k: v for k, v in news.items() if not k.startswith("__")}, [])
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        runs = plain(news.get("runs"))
+        changes = is_unknown(runs) or has_changes(runs or {}, plain(olds.get("runs")) or {})
+        return DiffResult(changes=changes, replaces=[], stables=[], delete_before_replace=False)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        return CreateResult(f"completion-{uuid.uuid4().hex}", self._await(props, {}))
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(self._await(news, plain(olds.get("runs")) or {}))
+
+    def _await(self, props: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:
+        props = plain(props)
+        max_concurrency = int(props.get("max_concurrency") or 16)
+        runs = await_runs(
+            _ClientOnFirstUse(self),  # type: ignore[arg-type]
+            props.get("runs") or {},
+            previous,
+            max_concurrency=max_concurrency,
+        )
+        return {"runs": runs, "max_concurrency": max_concurrency}
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        return ReadResult(id_, {k: v for k, v in props.items() if not k.startswith("__")})
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        return None

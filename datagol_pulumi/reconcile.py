@@ -32,9 +32,11 @@ def reconcile_group(
     max_concurrency: int,
     journal: InflightJournal | None = None,
     group: str | None = None,
+    wait: bool = True,
 ) -> dict[str, dict[str, Any]]:
     """Outputs per run key: trigger new, changed and unfinished runs concurrently, carry over
-    the rest. ``group`` is the group's URN: with the key, it names each run in the journal."""
+    the rest. ``group`` is the group's URN: with the key, it names each run in the journal.
+    ``wait`` False leaves waiting to a completion step (see :func:`runs.trigger_run`)."""
     results: dict[str, dict[str, Any]] = {}
     plans: dict[str, tuple[int, Mapping[str, Any] | None]] = {}
     for key, inputs in runs.items():
@@ -61,6 +63,7 @@ def reconcile_group(
                 run=f"{group}#{key}" if group else None,
                 previous=resume,
                 held=held,
+                wait=wait,
             )
         except Exception as exc:  # noqa: BLE001 - trigger_run raises only when nothing started
             return refused(runs[key], previous.get(key), f"{exc}{_RETRY}")

@@ -19,8 +19,22 @@ import pulumi
 import pulumi.dynamic
 
 from .errors import ConfigurationError, RunFailedError, ValidationError
-from .provider import REPLACE_ON_CHANGES_KEY, URN_KEY, ExtractionRunProvider
+from .provider import (
+    AWAITED_BY_COMPLETION_KEY,
+    REPLACE_ON_CHANGES_KEY,
+    URN_KEY,
+    ExtractionRunProvider,
+)
 from .provider_resource import chooses_provider, current_program, implicit_provider
+from .run_completion import (
+    FINISHED_OUTPUTS,
+    ExtractionRunCompletion,
+    completion_options,
+    finish_with,
+    finished,
+    may_wait,
+    target_of,
+)
 from .runs import RUN_OUTPUTS, failure_of_operation
 from .validation import REPLACE_PROPERTIES
 from .wire import plain, unsafe_integers
@@ -290,6 +304,10 @@ class ExtractionRun(pulumi.dynamic.Resource, module="datagol", name="ExtractionR
         if opts is not None and opts.replace_on_changes:
             props[REPLACE_ON_CHANGES_KEY] = sorted(opts.replace_on_changes)
         props[URN_KEY] = run_urn(resource_name, RUN_TYPE, opts)
+        waits = may_wait(run_args.wait_for_completion)
+        if waits:
+            # The wait is a step of its own, so that state holds the request ids meanwhile.
+            props[AWAITED_BY_COMPLETION_KEY] = True
         # Whether an Output is secret is only known later; one that may be makes what is
         # computed from it secret (same-named outputs the engine protects itself).
         derived = {
@@ -302,3 +320,19 @@ class ExtractionRun(pulumi.dynamic.Resource, module="datagol", name="ExtractionR
             super().__init__(
                 ExtractionRunProvider(), resource_name, props, run_options(opts, sorted(derived))
             )
+            if waits:
+                self._await_completion(resource_name, opts)
+
+    def _await_completion(self, resource_name: str, opts: pulumi.ResourceOptions | None) -> None:
+        completion = ExtractionRunCompletion(
+            resource_name, runs={"": target_of(self)}, opts=completion_options(opts)
+        )
+        result = completion.runs.apply(lambda runs: runs.get("") or {})
+        for name in FINISHED_OUTPUTS:
+            value = getattr(self, name)
+            setattr(
+                self,
+                name,
+                pulumi.Output.all(value, result).apply(lambda v, n=name: finished(v[0], v[1], n)),
+            )
+        finish_with(self, completion)

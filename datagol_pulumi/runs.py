@@ -106,8 +106,13 @@ def trigger_run(
     run: str | None = None,
     previous: Mapping[str, Any] | None = None,
     held: list[Path] | None = None,
+    wait: bool = True,
 ) -> dict[str, Any]:
     """Send a run's batches, wait if asked, and return its outputs.
+
+    With ``wait`` False the run is returned once DataGOL answered, whatever
+    ``wait_for_completion`` says: an ExtractionRunCompletion waits for it in a step of its own
+    (:mod:`datagol_pulumi.completion`), after the engine recorded the request ids.
 
     Without ``previous`` every batch of a new run is sent; with it, only the batches the
     previous outputs record as never having reached DataGOL. Raises only when nothing of this
@@ -120,6 +125,7 @@ def trigger_run(
     if previous is not None:
         ledger.resplit(inputs.get("batch_size"))
     operation = Operation(client, inputs, ledger, run_count, previous)
+    operation.waits = wait and bool(inputs.get("wait_for_completion"))
     if journal is None or not run:
         return operation.send()
     entry = journal.path(run)
@@ -168,11 +174,13 @@ class Operation:
         #: Records the ledger in the in-flight journal once a batch is accepted and more
         #: follows: a later attempt then re-attaches to the accepted request ids.
         self.note: Callable[[list[dict[str, Any]]], bool] | None = None
+        #: Whether this operation waits for the run to finish (else a completion step does).
+        self.waits = bool(inputs.get("wait_for_completion"))
 
     def send(self) -> dict[str, Any]:
         try:
             accepted = self._send_batches()
-            if accepted is not None and self.inputs.get("wait_for_completion"):
+            if accepted is not None and self.waits:
                 self._wait(accepted)
         except Exception as exc:  # noqa: BLE001 - every exception, once a POST may have left
             if not self.sent:
@@ -216,7 +224,7 @@ class Operation:
             self.message = result.message
             accepted.append(index)
             more = index != pending[-1]
-            if self.note and (more or inputs.get("wait_for_completion")):
+            if self.note and (more or self.waits):
                 if not self.note(self.ledger.to_output()) and more:
                     # Without the record, a later attempt could not tell which batches left:
                     # send no more now; the next `pulumi up` sends the rest.
@@ -304,7 +312,7 @@ class Operation:
         accepted = [i for i, b in enumerate(self.ledger.batches) if b.state == ACCEPTED]
         self.sent = True  # what was adopted is recorded, whatever happens while waiting
         self.triggered_at = since
-        if accepted and not in_flight and not pending and self.inputs.get("wait_for_completion"):
+        if accepted and not in_flight and not pending and self.waits:
             try:
                 self._wait(accepted)
             except Exception as exc:  # noqa: BLE001 - adopted batches are recorded regardless

@@ -1,0 +1,165 @@
+"""Waiting for runs to finish, as a step of its own: it only reads Poll Status, by request id.
+
+The engine records a resource in the stack's state when its step returns, and the state is the
+only record every runner shares. So a run that waits is two steps: the run's create or update
+sends the POSTs and returns as soon as DataGOL answered (the request ids are then in state),
+and an ``ExtractionRunCompletion`` waits for those request ids. Killing ``pulumi up`` during the
+wait, on any runner, costs nothing: the next ``up`` finds the run in state, and the completion,
+which never recorded a result, waits for the same request ids again.
+
+Rules, stated once:
+
+* a key (one run; one run key of a group) is awaited when it waits for completion and its
+  trigger (``operation_id``, ``request_ids``) is not the one already seen finished;
+* every request id it has is polled until DataGOL reports a final status, within
+  ``timeout_seconds``; request ids of batches that may or may not have started (None) cannot
+  be polled and are left to the run's own record;
+* a run that finished with a failure status, did not finish in time, or whose status could not
+  be read fails the step (:class:`~datagol_pulumi.errors.RunFailedError`). Nothing is recorded,
+  so the next ``pulumi up`` waits again, by request id, and never sends a trigger. Change the
+  run's ``triggers`` to run it again, or stop waiting for it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from .client import DataGolClient, utc_now
+from .errors import ApiError, RunFailedError, TransportError
+from .validation import DEFAULT_POLL_INTERVAL_SECONDS, DEFAULT_TIMEOUT_SECONDS
+
+#: What a completion needs of each run it waits for (all outputs of the run).
+TARGET_KEYS = (
+    "operation_id",
+    "request_ids",
+    "wait_for_completion",
+    "poll_interval_seconds",
+    "timeout_seconds",
+)
+
+
+def target(run_outputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a run's outputs a completion takes as its input for that run."""
+    return {k: run_outputs.get(k) for k in TARGET_KEYS}
+
+
+def _trigger(value: Mapping[str, Any] | None) -> tuple[Any, tuple[Any, ...]]:
+    value = value or {}
+    return value.get("operation_id"), tuple(value.get("request_ids") or ())
+
+
+def needs_await(run: Mapping[str, Any], old: Mapping[str, Any] | None) -> bool:
+    """Whether ``run`` is to be awaited: it waits, and its trigger is not one seen finished."""
+    if not run.get("wait_for_completion"):
+        return False
+    return old is None or not old.get("awaited") or _trigger(run) != _trigger(old)
+
+
+def has_changes(runs: Mapping[str, Any], previous: Mapping[str, Any]) -> bool:
+    """Whether a completion has anything to do: a run to await, or one added, removed, or
+    no longer waited for."""
+    if set(runs) != set(previous):
+        return True
+    return any(
+        needs_await(run, previous.get(key))
+        or bool(run.get("wait_for_completion")) != bool(previous[key].get("awaited"))
+        for key, run in runs.items()
+    )
+
+
+def await_runs(
+    client: DataGolClient,
+    runs: Mapping[str, Mapping[str, Any]],
+    previous: Mapping[str, Mapping[str, Any]],
+    *,
+    max_concurrency: int = 16,
+) -> dict[str, dict[str, Any]]:
+    """Per key, the final status of its run; raises RunFailedError when one did not succeed."""
+    results: dict[str, dict[str, Any]] = {}
+    todo = []
+    for key, run in runs.items():
+        old = previous.get(key)
+        if needs_await(run, old):
+            todo.append(key)
+        elif run.get("wait_for_completion"):
+            results[key] = {**dict(old or {}), **target(run)}  # seen finished: nothing to read
+        else:
+            results[key] = {**target(run), "awaited": False}
+    failures: dict[str, str] = {}
+    if todo:
+        workers = max(1, min(max_concurrency, len(todo)))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for key, (outcome, failure) in zip(
+                todo, pool.map(lambda k: _await_one(client, runs[k]), todo), strict=True
+            ):
+                results[key] = outcome
+                if failure:
+                    failures[key] = failure
+    if failures:
+        raise RunFailedError(_failure_text(failures))
+    return {key: results[key] for key in runs}
+
+
+def _await_one(client: DataGolClient, run: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
+    """(outputs, failure) for one run: every request id it has, polled to a final status."""
+    poll_interval = run.get("poll_interval_seconds") or DEFAULT_POLL_INTERVAL_SECONDS
+    timeout = run.get("timeout_seconds") or DEFAULT_TIMEOUT_SECONDS
+    started = time.monotonic()
+    deadline = started + timeout
+    outs: dict[str, Any] = {**target(run), "awaited": True, "error": ""}
+    statuses: list[str] = []
+    request_ids = [r for r in run.get("request_ids") or [] if r]
+    if not request_ids:
+        outs.update(
+            status="",
+            error=(
+                "DataGOL's answer carried no request id, so completion cannot be awaited; the "
+                "run was triggered. Set wait_for_completion to false for this service."
+            ),
+        )
+        return outs, ""
+    message = ""
+    for request_id in request_ids:
+        try:
+            last, timed_out = client.wait_for_run(
+                request_id,
+                poll_interval=poll_interval,
+                timeout=max(0.0, deadline - time.monotonic()),
+            )
+        except (ApiError, TransportError) as exc:
+            return outs, (
+                f"run {request_id} was triggered, but its status could not be read: {exc} "
+                "The next `pulumi up` reads it again; nothing is sent."
+            )
+        message = last.message or message
+        if timed_out:
+            return outs, (
+                f"run {request_id} did not finish within {timeout:g} s (last status "
+                f"{last.status or 'unknown'}). It may still be running; the next `pulumi up` "
+                "waits for it again (nothing is sent), or raise timeout_seconds."
+            )
+        if last.outcome == "failed":
+            detail = f": {last.message}" if last.message else ""
+            return outs, (
+                f"run {request_id} finished with status {last.status}{detail}. Change the run's "
+                "`triggers` to run it again, or set wait_for_completion to false to stop "
+                "waiting for it."
+            )
+        statuses.append(last.status or "")
+    outs.update(
+        status=statuses[-1],
+        message=message,
+        finished_at=utc_now(),
+        duration_seconds=round(time.monotonic() - started, 3),
+    )
+    return outs, ""
+
+
+def _failure_text(failures: Mapping[str, str]) -> str:
+    if list(failures) == [""]:
+        return "The extraction " + failures[""]
+    lines = "\n".join(f"  {key}: {text}" for key, text in sorted(failures.items()))
+    return f"{len(failures)} run(s) did not complete:\n{lines}"

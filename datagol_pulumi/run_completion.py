@@ -1,0 +1,94 @@
+"""``ExtractionRunCompletion``: the step that waits for runs, declared beside the runs it awaits.
+
+An :class:`~datagol_pulumi.ExtractionRun` (or group) that waits for completion declares one: the
+run's create returns once DataGOL answered, so the engine records its request ids in the stack's
+state at once, and the completion then waits for them (lifecycle rules:
+:mod:`datagol_pulumi.completion`). To the program the run still means "finished": its ``urn``
+resolves, and so ``depends_on=[run]`` lets a dependent go, only once the completion has
+finished, and its ``status``, ``message``, ``error``, ``finished_at`` and ``duration_seconds``
+are the completion's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+import pulumi.dynamic
+
+from .completion import TARGET_KEYS
+from .provider import ExtractionRunCompletionProvider
+from .provider_resource import chooses_provider, implicit_provider
+
+#: Run outputs that the completion's result replaces once it has awaited the run.
+FINISHED_OUTPUTS = ("status", "message", "error", "finished_at", "duration_seconds")
+
+
+class ExtractionRunCompletion(
+    pulumi.dynamic.Resource, module="datagol", name="ExtractionRunCompletion"
+):
+    """Waits until DataGOL reports the runs in ``runs`` finished; never triggers."""
+
+    runs: pulumi.Output[dict[str, dict[str, Any]]]
+    """Per run key ("" for an ExtractionRun): its request ids and, once awaited, its final
+    ``status``, ``message``, ``finished_at`` and ``duration_seconds``."""
+    max_concurrency: pulumi.Output[int]
+
+    def __init__(
+        self,
+        resource_name: str,
+        runs: pulumi.Input[Mapping[str, Any]],
+        max_concurrency: pulumi.Input[int] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props = {"runs": runs, "max_concurrency": max_concurrency}
+        super().__init__(ExtractionRunCompletionProvider(), resource_name, props, opts)
+
+
+def may_wait(value: Any) -> bool:
+    """Whether a ``wait_for_completion`` input may turn out true (an Output may)."""
+    return value is not None and value is not False
+
+
+def target_of(run: pulumi.CustomResource) -> pulumi.Output[dict[str, Any]]:
+    """What a completion needs of an ExtractionRun: outputs of the run, hence after it."""
+    return detached(pulumi.Output.all(**{key: getattr(run, key) for key in TARGET_KEYS}))
+
+
+def detached(value: pulumi.Output[Any]) -> pulumi.Output[Any]:
+    """``value`` without its resources: the SDK awaits the urn of each resource an input
+    depends on, and the run's urn waits for its completion (:func:`finish_with`). The value
+    itself still resolves only after the run's step."""
+    return pulumi.Output(set(), value.future(), value.is_known(), value.is_secret())
+
+
+def completion_options(opts: pulumi.ResourceOptions | None) -> pulumi.ResourceOptions:
+    """Beside the run (same parent) and served by the run's provider."""
+    ours = pulumi.ResourceOptions(
+        parent=opts.parent if opts else None,
+        provider=opts.provider if opts else None,
+        providers=opts.providers if opts else None,
+    )
+    if not chooses_provider(opts):
+        ours.provider = implicit_provider()
+    return ours
+
+
+def finish_with(resource: pulumi.CustomResource, completion: ExtractionRunCompletion) -> None:
+    """Make ``resource`` mean "finished" to the program: its urn resolves once the completion
+    has, so ``depends_on=[resource]`` (which waits for the urn) waits for the runs to end."""
+    urn = resource.urn
+    # The SDK keeps `urn` in the instance dict behind a read-only property; it resolved the
+    # run's own urn future already, so replacing the Output changes only what others await.
+    resource.__dict__["urn"] = pulumi.Output.all(urn, completion.urn).apply(lambda v: v[0])
+
+
+def finished(run_value: Any, result: Mapping[str, Any] | None, name: str) -> Any:
+    """A run output once awaited: the completion's value where it has one."""
+    if not result or not result.get("awaited"):
+        return run_value
+    value = result.get(name)
+    if name == "error":
+        return value or run_value
+    return run_value if value in (None, "") else value

@@ -1,0 +1,103 @@
+"""The wait as a step of its own: the run returns once DataGOL answered, the completion polls.
+
+Through the SDK's dynamic-provider servicer, against the emulator, counting its requests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from datagol_pulumi.completion import target
+from datagol_pulumi.emulator import Emulator
+from datagol_pulumi.errors import RunFailedError
+from datagol_pulumi.provider import ExtractionRunCompletionProvider
+from tests.conftest import BASE_RUN
+
+WAIT = {"wait_for_completion": True, "poll_interval_seconds": 0.05, "timeout_seconds": 5.0}
+
+
+def awaited_run(**extra: Any) -> dict[str, Any]:
+    return {**BASE_RUN, **WAIT, "__awaited_by_completion": True, **extra}
+
+
+def test_a_run_awaited_by_a_completion_returns_once_answered_and_the_completion_waits(
+    emulator: Emulator, make_provider
+) -> None:
+    emulator.configure(job_seconds=0.3)
+    runs, completions = make_provider(), make_provider(ExtractionRunCompletionProvider)
+    created = runs.create(awaited_run())
+    # The create returned on the answer: the engine checkpoints the request id before any wait.
+    assert emulator.requests(method="GET") == []
+    assert created.outs["status"] == "QUEUED" and created.outs["finished_at"] == ""
+    done = completions.create({"runs": {"": target(created.outs)}}).outs["runs"][""]
+    assert done["status"] == "COMPLETED" and done["awaited"] is True
+    assert done["finished_at"] and done["error"] == ""
+    assert len(emulator.requests(method="POST")) == 1  # the completion never triggers
+    polls = emulator.requests(method="GET")
+    assert polls and {p["path"].rsplit("/", 1)[-1] for p in polls} == {created.outs["request_id"]}
+
+
+def test_a_completion_with_nothing_new_to_await_reads_nothing(
+    emulator: Emulator, make_provider
+) -> None:
+    emulator.configure(job_seconds=0)
+    runs, completions = make_provider(), make_provider(ExtractionRunCompletionProvider)
+    run = runs.create(awaited_run()).outs
+    first = completions.create({"runs": {"": target(run)}}).outs
+    emulator.clear_requests()
+    news = {"runs": {"": target(run)}}
+    assert completions.diff("c", first, news).changes is False
+    # The run re-triggered: a new operation id and request id make the completion wait again.
+    again = runs.update("r", run, awaited_run(triggers={"n": 2})).outs
+    news = {"runs": {"": target(again)}}
+    assert completions.diff("c", first, news).changes is True
+    updated = completions.update("c", first, news).outs["runs"][""]
+    assert updated["request_ids"] == [again["request_id"]] != run["request_ids"]
+    assert [r["method"] for r in emulator.requests()] == ["POST", "GET"]
+
+
+def test_a_failed_run_fails_the_completion_and_the_next_attempt_only_reads_again(
+    emulator: Emulator, make_provider
+) -> None:
+    emulator.configure(job_seconds=0, failing_extractions=["ext-1"])
+    runs, completions = make_provider(), make_provider(ExtractionRunCompletionProvider)
+    run = runs.create(awaited_run()).outs
+    for _ in range(2):  # nothing is recorded: each `up` reads the status again, never triggers
+        with pytest.raises(RunFailedError, match=r"finished with status FAILED.*triggers"):
+            completions.create({"runs": {"": target(run)}})
+    assert len(emulator.requests(method="POST")) == 1
+    assert len(emulator.requests(method="GET")) == 2
+
+
+def test_a_run_that_does_not_finish_in_time_is_awaited_again_by_the_next_attempt(
+    emulator: Emulator, make_provider
+) -> None:
+    emulator.configure(job_seconds=1.0)
+    runs, completions = make_provider(), make_provider(ExtractionRunCompletionProvider)
+    run = runs.create(awaited_run(timeout_seconds=0.2)).outs
+    with pytest.raises(RunFailedError, match="did not finish within 0.2 s.*waits for it again"):
+        completions.create({"runs": {"": target(run)}})
+    patient = {**target(run), "timeout_seconds": 5.0}
+    done = completions.create({"runs": {"": patient}}).outs["runs"][""]
+    assert done["status"] == "COMPLETED"
+    assert len(emulator.requests(method="POST")) == 1
+
+
+def test_a_group_completion_awaits_each_key_and_names_the_ones_that_failed(
+    emulator: Emulator, make_provider
+) -> None:
+    emulator.configure(job_seconds=0, failing_extractions=["ext-bad"])
+    runs, completions = make_provider(), make_provider(ExtractionRunCompletionProvider)
+    good = runs.create(awaited_run(element_id="a")).outs
+    bad = runs.create(awaited_run(element_id="b", extraction_id="ext-bad")).outs
+    quiet = runs.create({**BASE_RUN, "element_id": "c"}).outs  # does not wait
+    targets = {"good": target(good), "bad": target(bad), "quiet": target(quiet)}
+    with pytest.raises(RunFailedError) as failure:
+        completions.create({"runs": targets, "max_concurrency": 2})
+    assert "1 run(s) did not complete" in str(failure.value)
+    assert "bad: run " in str(failure.value) and "good" not in str(failure.value)
+    del targets["bad"]
+    done = completions.create({"runs": targets, "max_concurrency": 2}).outs["runs"]
+    assert done["good"]["status"] == "COMPLETED" and done["quiet"]["awaited"] is False

@@ -31,13 +31,19 @@ from .client import DataGolClient, utc_now
 from .errors import ApiError, RunFailedError, TransportError
 from .validation import DEFAULT_POLL_INTERVAL_SECONDS, DEFAULT_TIMEOUT_SECONDS
 
-#: What a completion needs of each run it waits for (all outputs of the run).
+#: What a completion needs of each run it waits for (all outputs of the run): what identifies
+#: the trigger, how to wait, and what the run itself recorded (a run that waited inside its own
+#: step, as 0.2.0 did, or one read by `pulumi refresh`, already knows its final status).
 TARGET_KEYS = (
     "operation_id",
     "request_ids",
     "wait_for_completion",
     "poll_interval_seconds",
     "timeout_seconds",
+    "batches",
+    "status",
+    "message",
+    "finished_at",
 )
 
 
@@ -49,6 +55,12 @@ def target(run_outputs: Mapping[str, Any]) -> dict[str, Any]:
 def _trigger(value: Mapping[str, Any] | None) -> tuple[Any, tuple[Any, ...]]:
     value = value or {}
     return value.get("operation_id"), tuple(value.get("request_ids") or ())
+
+
+RERUN_HINT = (
+    "Change the run's `triggers` to run it again, or set wait_for_completion to false to stop "
+    "waiting for it."
+)
 
 
 def needs_await(run: Mapping[str, Any], old: Mapping[str, Any] | None) -> bool:
@@ -104,7 +116,11 @@ def await_runs(
 
 
 def _await_one(client: DataGolClient, run: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
-    """(outputs, failure) for one run: every request id it has, polled to a final status."""
+    """(outputs, failure) for one run: every request id it has, polled to a final status, or
+    taken from the run's own record where that already says how each batch ended."""
+    recorded = _recorded_outcome(run)
+    if recorded is not None:
+        return recorded
     poll_interval = run.get("poll_interval_seconds") or DEFAULT_POLL_INTERVAL_SECONDS
     timeout = run.get("timeout_seconds") or DEFAULT_TIMEOUT_SECONDS
     started = time.monotonic()
@@ -131,22 +147,21 @@ def _await_one(client: DataGolClient, run: Mapping[str, Any]) -> tuple[dict[str,
             )
         except (ApiError, TransportError) as exc:
             return outs, (
-                f"run {request_id} was triggered, but its status could not be read: {exc} "
+                f"Run {request_id} was triggered, but its status could not be read: {exc} "
                 "The next `pulumi up` reads it again; nothing is sent."
             )
         message = last.message or message
         if timed_out:
             return outs, (
-                f"run {request_id} did not finish within {timeout:g} s (last status "
+                f"Run {request_id} did not finish within {timeout:g} s (last status "
                 f"{last.status or 'unknown'}). It may still be running; the next `pulumi up` "
                 "waits for it again (nothing is sent), or raise timeout_seconds."
             )
         if last.outcome == "failed":
             detail = f": {last.message}" if last.message else ""
-            return outs, (
-                f"run {request_id} finished with status {last.status}{detail}. Change the run's "
-                "`triggers` to run it again, or set wait_for_completion to false to stop "
-                "waiting for it."
+            return (
+                outs,
+                f"Run {request_id} finished with status {last.status}{detail}. {RERUN_HINT}",
             )
         statuses.append(last.status or "")
     outs.update(
@@ -158,8 +173,30 @@ def _await_one(client: DataGolClient, run: Mapping[str, Any]) -> tuple[dict[str,
     return outs, ""
 
 
+def _recorded_outcome(run: Mapping[str, Any]) -> tuple[dict[str, Any], str] | None:
+    """The run's own record of how it ended, when every accepted batch has a final outcome."""
+    outs: dict[str, Any] = {**target(run), "awaited": True, "error": ""}
+    outs.update(status=run.get("status") or "", message=run.get("message") or "")
+    if not isinstance(run.get("batches"), list):
+        # Written before runs kept batches (0.1.0): only a run seen finished has finished_at.
+        return (outs, "") if run.get("finished_at") else None
+    accepted = [
+        b for b in run["batches"] if isinstance(b, Mapping) and b.get("state") == "accepted"
+    ]
+    if not accepted or any(not b.get("outcome") for b in accepted):
+        return None
+    for batch in accepted:
+        if batch["outcome"] == "failed":
+            text = batch.get("error") or (
+                f"Run {batch.get('request_id')} finished with status {batch.get('status')}."
+            )
+            return outs, f"{text} {RERUN_HINT}"
+    outs["finished_at"] = run.get("finished_at") or utc_now()
+    return outs, ""
+
+
 def _failure_text(failures: Mapping[str, str]) -> str:
     if list(failures) == [""]:
-        return "The extraction " + failures[""]
+        return failures[""]
     lines = "\n".join(f"  {key}: {text}" for key, text in sorted(failures.items()))
     return f"{len(failures)} run(s) did not complete:\n{lines}"

@@ -136,6 +136,8 @@ def trigger_run(
             if earlier is not None:
                 return operation.reattach(earlier)
             operation.note = lambda batches: journal.note(entry, batches)
+            # A group's run stays journaled until the whole group answered: note it too.
+            operation.note_always = held is not None
             return operation.send()
         finally:
             # Not reached when the process is killed, which is the point; the state records
@@ -174,6 +176,8 @@ class Operation:
         #: Records the ledger in the in-flight journal once a batch is accepted and more
         #: follows: a later attempt then re-attaches to the accepted request ids.
         self.note: Callable[[list[dict[str, Any]]], bool] | None = None
+        #: Whether every accepted batch is noted, not only those more work follows.
+        self.note_always = False
         #: Whether this operation waits for the run to finish (else a completion step does).
         self.waits = bool(inputs.get("wait_for_completion"))
 
@@ -224,7 +228,7 @@ class Operation:
             self.message = result.message
             accepted.append(index)
             more = index != pending[-1]
-            if self.note and (more or self.waits):
+            if self.note and (more or self.waits or self.note_always):
                 if not self.note(self.ledger.to_output()) and more:
                     # Without the record, a later attempt could not tell which batches left:
                     # send no more now; the next `pulumi up` sends the rest.

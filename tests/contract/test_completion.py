@@ -97,7 +97,22 @@ def test_a_group_completion_awaits_each_key_and_names_the_ones_that_failed(
     with pytest.raises(RunFailedError) as failure:
         completions.create({"runs": targets, "max_concurrency": 2})
     assert "1 run(s) did not complete" in str(failure.value)
-    assert "bad: run " in str(failure.value) and "good" not in str(failure.value)
+    assert "bad: Run " in str(failure.value) and "good" not in str(failure.value)
     del targets["bad"]
     done = completions.create({"runs": targets, "max_concurrency": 2}).outs["runs"]
     assert done["good"]["status"] == "COMPLETED" and done["quiet"]["awaited"] is False
+
+
+def test_a_run_that_waited_inside_its_own_step_is_taken_as_finished_without_a_request(
+    emulator: Emulator, make_provider
+) -> None:
+    # As 0.2.0 recorded waited runs (and as `pulumi refresh` records them): the run's own
+    # batches say how each ended, so the completion added by the upgrade reads nothing.
+    emulator.configure(job_seconds=0)
+    runs, completions = make_provider(), make_provider(ExtractionRunCompletionProvider)
+    waited_in_create = runs.create({**BASE_RUN, **WAIT}).outs
+    assert waited_in_create["status"] == "COMPLETED"
+    emulator.clear_requests()
+    done = completions.create({"runs": {"": target(waited_in_create)}}).outs["runs"][""]
+    assert done["status"] == "COMPLETED" and done["awaited"] is True
+    assert emulator.requests() == []

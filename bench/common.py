@@ -8,10 +8,12 @@ same way for baseline and subject.
 from __future__ import annotations
 
 import os
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -162,12 +164,20 @@ class Result:
     #: Correctness conditions beyond ``value <= target`` (label -> held).
     checks: dict[str, bool] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: A measurement without a pass/fail target (verdict INFO; ``target`` is not shown).
+    informational: bool = False
 
     @property
     def verdict(self) -> str:
         if not all(self.checks.values()):
             return "FAIL"  # a correctness condition, not a speed target, did not hold
+        if self.informational:
+            return "INFO"
         return "PASS" if self.value <= self.target else "MISS"
+
+    @property
+    def target_text(self) -> str:
+        return "none (informational)" if self.informational else f"<= {self.show(self.target)}"
 
     def show(self, value: float) -> str:
         return f"{value:.3f}" if self.unit == "x" else f"{value:,.0f} {self.unit}"
@@ -178,7 +188,7 @@ class Result:
         lines = [f"== {self.name}: {self.measured}"]
         lines += [f"  {k:<{width}}  {v}" for k, v in self.figures.items()]
         lines.append(f"  {self.headline:<{width}}  {self.show(self.value)}")
-        lines.append(f"  {'target':<{width}}  <= {self.show(self.target)}")
+        lines.append(f"  {'target':<{width}}  {self.target_text}")
         for label, ok in self.checks.items():
             lines.append(f"  {'check':<{width}}  {label}: {'ok' if ok else 'FAILED'}")
         lines.append(f"  {'verdict':<{width}}  {self.verdict}")
@@ -231,3 +241,66 @@ def wire_headers() -> dict[str, str]:
 
 def cpu_count() -> int:
     return os.cpu_count() or 1
+
+
+#: A request id as the emulator (and DataGOL) issue them: a UUID.
+_UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+class StateWatch:
+    """Watches one file (a stack's checkpoint) from a thread: every ``interval`` seconds a
+    ``stat``; when inode, mtime or size changed, the file is read and kept with the time of
+    the poll that saw the change (``time.time()``, the emulator's request clock).
+
+    The hot loop only stats, so it costs little CPU; the contents are searched afterwards.
+    A version that lives shorter than one interval can be missed, never mis-timed: each time
+    is an upper bound, at most one interval (plus the read) after the write.
+    """
+
+    def __init__(self, path: Path, interval: float = 0.002) -> None:
+        self.path = path
+        self.interval = interval
+        self.versions: list[tuple[float, bytes]] = []
+        self.polls = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="state-watch", daemon=True)
+
+    def __enter__(self) -> StateWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _watch(self) -> None:
+        last: tuple[int, int, int] | None = None
+        while True:
+            stopping = self._stop.is_set()  # one more look after stop: the final write
+            self.polls += 1
+            try:
+                info = os.stat(self.path)
+            except FileNotFoundError:
+                info = None
+            if info is not None:
+                key = (info.st_ino, info.st_mtime_ns, info.st_size)
+                if key != last:
+                    seen = time.time()
+                    try:
+                        data = self.path.read_bytes()
+                    except FileNotFoundError:
+                        data = None
+                    if data is not None:
+                        self.versions.append((seen, data))
+                        last = key
+            if stopping:
+                return
+            self._stop.wait(self.interval)
+
+    def first_seen(self) -> dict[str, float]:
+        """Request id (any UUID in the file) -> when the file was first seen holding it."""
+        seen: dict[str, float] = {}
+        for when, data in self.versions:
+            for match in set(_UUID.findall(data)):
+                seen.setdefault(match.decode(), when)
+        return seen

@@ -73,11 +73,18 @@ class Project:
             config[f"datagol-pulumi:{key}"] = value
         path.write_text(yaml.safe_dump(data, sort_keys=False))
 
-    def up(self) -> float:
-        """Wall seconds of one ``pulumi up --yes --skip-preview``."""
+    def up(self, *extra: str) -> float:
+        """Wall seconds of one ``pulumi up --yes --skip-preview`` (``extra`` arguments added)."""
         started = time.perf_counter()
-        self.pulumi("up", "--yes", "--skip-preview")
+        self.pulumi("up", "--yes", "--skip-preview", *extra)
         return time.perf_counter() - started
+
+    @property
+    def state_file(self) -> Path:
+        """The stack's checkpoint in the file backend: the engine rewrites it after each step."""
+        backend = Path(self.env["PULUMI_BACKEND_URL"].removeprefix("file://"))
+        project = yaml.safe_load((self.workdir / "Pulumi.yaml").read_text())["name"]
+        return backend / ".pulumi" / "stacks" / project / f"{self.name}.json"
 
     def export_bytes(self) -> int:
         """Size of ``pulumi stack export`` (secrets stay encrypted, as stored)."""

@@ -6,7 +6,7 @@ inert unless ``BENCH_PROBE_DIR`` is set. Then:
 * the dynamic-provider process (``python -m pulumi.dynamic``) appends one JSON line per Check,
   Diff, Create, Update call to ``provider-<pid>.jsonl``: the handler thread's CPU and wall
   time, split into the SDK's (de)serialization of properties, ``get_provider``, and the
-  provider's own ``check``/``diff``; and the process's CPU so far (the engine kills this
+  provider's own ``check``/``diff``/``create``; and the process's CPU so far (the engine kills this
   process, so there is no exit hook);
 * the program process (our language host's ``pulumi-language-python-exec``) writes its CPU
   and wall time at exit to ``program-<pid>.json``, and with ``BENCH_PROBE_PROFILE=1`` a
@@ -97,7 +97,7 @@ def _probe_provider(folder: str) -> None:
 
     def loads_and_time(*args, **kwargs):
         provider = loads(*args, **kwargs)
-        for name in ("check", "diff"):
+        for name in ("check", "diff", "create"):
             if hasattr(provider, name):
                 setattr(provider, name, _outermost(f"provider.{name}", getattr(provider, name)))
         return provider

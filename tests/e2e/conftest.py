@@ -27,6 +27,8 @@ from tests.conftest import TOKEN, WORKSPACE_ID
 ROOT = Path(__file__).resolve().parents[2]
 PASSPHRASE = "e2e-passphrase"
 RUN_TYPE = "pulumi-python:dynamic/datagol:ExtractionRun"
+#: What waits for a run that waits for completion, beside it (datagol_pulumi.run_completion).
+COMPLETION_TYPE = "pulumi-python:dynamic/datagol:ExtractionRunCompletion"
 #: How `pulumi preview --json` shows a value that stays unknown until `up` (the SDK's sentinel).
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
@@ -127,6 +129,25 @@ class Stack:
 
     def resources(self, typ: str = RUN_TYPE) -> list[dict[str, Any]]:
         return [r for r in self.export()["deployment"].get("resources", []) if r["type"] == typ]
+
+    def on_another_runner(self, root: Path) -> Stack:
+        """The same stack as a fresh CI runner sees it: another checkout folder, another HOME
+        and PULUMI_HOME (so no in-flight journal), the same state backend and passphrase."""
+        workdir = root / "checkout"
+        shutil.copytree(self.workdir, workdir)
+        env = devtools.engine.offline_env(root / "engine", PASSPHRASE)
+        env["PULUMI_BACKEND_URL"] = self.env["PULUMI_BACKEND_URL"]
+        env["HOME"] = str(root / "home")
+        env["XDG_STATE_HOME"] = str(root / "home" / ".local" / "state")
+        other = Stack(workdir, env, self.emulator, self.name)
+        other.pulumi("stack", "select", self.name)
+        return other
+
+    def completed(self) -> dict[str, dict[str, Any]]:
+        """Per completion name, what it recorded per run key ("" for an ExtractionRun)."""
+        return {
+            r["urn"].split("::")[-1]: r["outputs"]["runs"] for r in self.resources(COMPLETION_TYPE)
+        }
 
     def posts(self) -> list[dict[str, Any]]:
         return self.emulator.requests(method="POST")

@@ -181,5 +181,9 @@ def test_every_stack_file_previews_cleanly(make_stack) -> None:
         result = stack.preview()
         assert "error:" not in result.stdout.lower() + result.stderr.lower()
         runs = config["datagol-pulumi:runs"]
-        assert f"+ {len(runs) + 2} to create" in result.stdout  # runs, provider, stack
+        defaults = config.get("datagol-pulumi:defaults") or {}
+        specs = runs.values() if isinstance(runs, dict) else runs
+        waited = sum(bool({**defaults, **r}.get("wait_for_completion")) for r in specs)
+        # runs, a completion per run that waits, provider, stack
+        assert f"+ {len(runs) + waited + 2} to create" in result.stdout
     assert stack.emulator.requests() == []

@@ -159,9 +159,8 @@ def test_two_tenants_and_a_token_only_in_the_environment(make_stack, tmp_path) -
         # tenant-b gets its token as an argument, which beats the environment.
         stack.env["DATAGOL_TOKEN"] = ENV1
         preview = stack.preview()
-        assert (
-            "+ 8 to create" in preview.stdout
-        )  # stack, tenant url, 2 providers, component, 3 runs
+        # stack, tenant url, 2 providers, component, 3 runs, the waited run's completion
+        assert "+ 9 to create" in preview.stdout
         assert tenant_a.requests() == [] and tenant_b.requests() == []
         stack.up()
         assert tokens_used(tenant_a.requests()) == {

@@ -43,9 +43,12 @@ def test_upgrade_from_0_1_0_is_a_provider_update_only(make_stack, tmp_path: Path
     upgraded = stack.up()
     assert emulator.requests() == []  # no run re-triggered, no status read
     assert "~ 1 updated" in upgraded.stdout and "3 unchanged" in upgraded.stdout
+    # The waited run gets its completion, which takes the run's own record: it finished.
+    assert "+ 1 created" in upgraded.stdout
     assert "replace" not in upgraded.stdout
     after = {r["urn"]: r for r in stack.export()["deployment"]["resources"]}
-    assert after.keys() == before.keys()
+    [completion] = after.keys() - before.keys()
+    assert after[completion]["outputs"]["runs"][""]["status"] == "COMPLETED"
     provider = after[PROVIDER_URN]
     assert provider["id"] == before[PROVIDER_URN]["id"]  # updated in place, not replaced
     assert "datagol:stackSecrets" not in provider["inputs"]

@@ -18,7 +18,7 @@ def test_waited_run_reports_completion(make_stack) -> None:
     assert len(stack.posts()) == 1
 
 
-def test_failed_run_fails_up_and_is_not_resent(make_stack) -> None:
+def test_failed_run_fails_every_up_until_triggers_change_and_is_never_resent(make_stack) -> None:
     stack = make_stack([run("a", **WAIT), run("b", extraction_id="ext-bad", **WAIT)])
     stack.emulator.configure(failing_extractions=["ext-bad"], failure_reason="quota exceeded")
     result = stack.up(check=False)
@@ -27,15 +27,19 @@ def test_failed_run_fails_up_and_is_not_resent(make_stack) -> None:
     failed_id = next(p["request_id"] for p in stack.posts() if p["segments"][6] == "ext-bad")
     assert f"Run {failed_id} finished with status FAILED: " in text
     assert "quota exceeded" in text
-    # State shows both runs as triggered, the failed one with its status and error.
+    # Both runs are in state since DataGOL answered; b's completion is not: it failed.
     states = {r["urn"].split("::")[-1]: r["outputs"] for r in stack.resources()}
-    assert states["b"]["status"] == "FAILED" and states["b"]["request_id"] == failed_id
-    assert states["a"]["status"] == "COMPLETED"
+    assert states["b"]["request_id"] == failed_id
+    assert "b" not in stack.completed()
     stack.emulator.clear_requests()
 
-    # The next up does not silently re-trigger it, and succeeds.
-    stack.up()
+    # The next up reads b's status again and fails again; it never triggers b again.
+    result = stack.up(check=False)
+    assert result.returncode != 0 and f"Run {failed_id} finished with status FAILED" in (
+        result.stdout + result.stderr
+    )
     assert stack.posts() == []
+    assert {r["path"].rsplit("/", 1)[-1] for r in stack.emulator.requests()} == {failed_id}
 
     # Changing triggers is how a user asks for it again.
     stack.emulator.configure(failing_extractions=[])
@@ -49,18 +53,20 @@ def test_failed_run_fails_up_and_is_not_resent(make_stack) -> None:
     assert stack.outputs()["b"]["run_count"] == 2
 
 
-def test_timeout_says_how_long_and_how_to_wait_longer(make_stack) -> None:
+def test_timeout_says_how_long_and_the_next_up_waits_again(make_stack) -> None:
     stack = make_stack([run("slow", timeout_seconds=1, **WAIT)])
-    stack.emulator.configure(job_seconds=60)
+    stack.emulator.configure(job_seconds=4)
     result = stack.up(check=False)
     text = result.stdout + result.stderr
     assert result.returncode != 0
     assert "did not finish within 1 s" in text
-    assert "raise timeout_seconds" in text
+    assert "waits for it again" in text and "raise timeout_seconds" in text
     assert len(stack.posts()) == 1
     stack.emulator.clear_requests()
-    stack.up()
+    stack.set_runs([run("slow", timeout_seconds=30, **WAIT)])
+    stack.up()  # re-attaches to the same request id and waits for it: nothing is sent
     assert stack.posts() == []
+    assert stack.outputs()["slow"]["status"] == "COMPLETED"
 
 
 def test_group_retriggers_only_the_changed_key(make_stack) -> None:
@@ -87,7 +93,7 @@ def test_group_retriggers_only_the_changed_key(make_stack) -> None:
     stack.set_runs(runs)
     preview = stack.preview("--diff")
     assert "x = 2" in preview.stdout
-    assert "~ 1 to update" in preview.stdout
+    assert "~ 2 to update" in preview.stdout  # the group, and its completion (a read only)
     assert stack.emulator.requests() == []
     stack.up()
     [post] = stack.posts()
@@ -105,8 +111,8 @@ def test_group_failure_names_the_key_and_keeps_the_others(make_stack) -> None:
     result = stack.up(check=False)
     text = result.stdout + result.stderr
     assert result.returncode != 0
-    assert "1 run(s) failed" in text and "bad: Run " in text
+    assert "1 run(s) did not complete" in text and "bad: Run " in text
     assert len(stack.posts()) == 2
     stack.emulator.clear_requests()
-    stack.up()
+    stack.up(check=False)  # fails again, reading bad's status; never triggers
     assert stack.posts() == []

@@ -27,6 +27,7 @@ from . import (
     b6_engine_path,
     b7_plugin,
     b8_create_path,
+    b9_window,
 )
 from .common import ROOT, Result, cpu_count, log
 
@@ -39,6 +40,7 @@ BENCHES: dict[str, Callable[[], Result]] = {
     "B6": b6_engine_path.run,
     "B7": b7_plugin.run,
     "B8": b8_create_path.run,
+    "B9": b9_window.run,
 }
 RESULTS = Path(__file__).with_name("RESULTS.md")
 HEADER = """# Benchmark results

@@ -1,18 +1,16 @@
-"""The plugin's provider: each gRPC method translates, then calls the dynamic face's method.
+"""The plugin's provider: each gRPC method translates, then calls :mod:`datagol_pulumi.operations`.
 
-Lifecycle decisions (what re-triggers, what is carried over, what is recorded) are made once, by
-:class:`~datagol_pulumi.provider.ExtractionRunProvider` and
-:class:`~datagol_pulumi.provider.ExtractionRunGroupProvider` on top of
-:mod:`datagol_pulumi.runs`; this class adds only what a packaged provider can do besides: a
-detailed diff, and failing a create or update whose run failed while keeping its outputs in
-state (``ErrorResourceInitFailed``), which a dynamic resource has to do from the program.
+Lifecycle decisions (what re-triggers, what is carried over, what is recorded) are made once, in
+the core that the dynamic providers call too; this class adds only what a packaged provider can
+do besides: a detailed diff, and failing a create or update whose run failed while keeping its
+outputs in state (``ErrorResourceInitFailed``), which a dynamic resource has to do from the
+program.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from types import SimpleNamespace
 from typing import Any
 
 from pulumi.provider.experimental.property_value import PropertyValue
@@ -38,18 +36,12 @@ from pulumi.provider.experimental.provider import (
     UpdateResponse,
 )
 
+from .. import operations
 from ..config import NAMESPACE, STACK_SCOPE_KEY
 from ..errors import ConfigurationError
+from ..operations import SECRET_KEYS_KEY, URN_KEY, Context
 from ..properties import CONFIG
-from ..provider import (
-    SECRET_KEYS_KEY,
-    URN_KEY,
-    ClientProvider,
-    ExtractionRunGroupProvider,
-    ExtractionRunProvider,
-)
 from ..runs import failure_of_operation
-from ..validation import changed_properties
 from ..wire import plain
 from . import translate
 from .schema import GROUP_TOKEN, RUN_TOKEN, schema_json
@@ -90,9 +82,8 @@ class DataGolProvider(Provider):
     """``datagol``: configuration, ExtractionRun and ExtractionRunGroup."""
 
     def __init__(self) -> None:
-        self._runs = ExtractionRunProvider()
-        self._groups = ExtractionRunGroupProvider()
         self._config: dict[str, Any] = {}
+        self._context = Context()
         self._scoped = False
 
     async def get_schema(self, request: GetSchemaRequest) -> GetSchemaResponse:
@@ -114,33 +105,31 @@ class DataGolProvider(Provider):
             if raw is not None and key != "version" and not isinstance(raw, dict):
                 config[f"{NAMESPACE}:{key}"] = raw
         self._config = config
-        self._configure_faces()
+        self._configure()
         # Secrets arrive as secrets: outputs that echo them are sent back as secrets.
         return ConfigureResponse(accept_secrets=True, supports_preview=False)
 
-    def _configure_faces(self) -> None:
-        # Both faces read settings the same way: config.Settings.load, then DATAGOL_* env.
-        shared = SimpleNamespace(config=self._config)
+    def _configure(self) -> None:
+        # Settings are read as the dynamic face reads them: config.Settings.load, then env.
         try:
-            for face in (self._runs, self._groups):
-                face.configure(shared)  # type: ignore[arg-type]
+            self._context = Context(self._config)
         except ConfigurationError as exc:
             raise ConfigurationError(translate.camel_text(str(exc))) from None
 
-    def _face(self, urn: str) -> ClientProvider:
+    def _kind(self, urn: str) -> str:
         kind = urn.split("::")[2] if urn.count("::") >= 3 else ""
-        face = {RUN_TOKEN: self._runs, GROUP_TOKEN: self._groups}.get(kind.rsplit("$", 1)[-1])
-        if face is None:
+        token = kind.rsplit("$", 1)[-1]
+        if token not in (RUN_TOKEN, GROUP_TOKEN):
             raise ValueError(f"unknown resource type {kind!r}; served: {RUN_TOKEN}, {GROUP_TOKEN}")
         if not self._scoped and _stack(urn):
             # The stack is known from the first URN, not at configure: configure again with it.
             self._config[STACK_SCOPE_KEY] = _stack(urn)
-            self._configure_faces()
+            self._configure()
             self._scoped = True
-        return face
+        return token
 
     def _is_group(self, urn: str) -> bool:
-        return self._face(urn) is self._groups
+        return self._kind(urn) == GROUP_TOKEN
 
     def _in(self, urn: str, props: Mapping[str, PropertyValue]) -> dict[str, Any]:
         if not self._is_group(urn):
@@ -159,64 +148,70 @@ class DataGolProvider(Provider):
         return translate.run_out(values, secret)
 
     async def check(self, request: CheckRequest) -> CheckResponse:
-        face = self._face(request.urn)
-        result = face.check({}, self._in(request.urn, request.new_inputs))
+        check = (
+            operations.check_group_inputs
+            if self._is_group(request.urn)
+            else (operations.check_run_inputs)
+        )
+        checked, problems = check(self._in(request.urn, request.new_inputs))
         failures = [
-            CheckFailure(translate.camel_path(f.property), translate.camel_text(f.reason))
-            for f in result.failures or []
+            CheckFailure(translate.camel_path(prop), translate.camel_text(reason))
+            for prop, reason in problems
         ]
-        inputs = {k: v for k, v in (result.inputs or {}).items() if not k.startswith("__")}
+        inputs = {k: v for k, v in checked.items() if not k.startswith("__")}
         secret = translate.secret_names(request.new_inputs)
         return CheckResponse(inputs=self._out(request.urn, inputs, secret), failures=failures)
 
     async def diff(self, request: DiffRequest) -> DiffResponse:
-        face = self._face(request.urn)
+        group = self._is_group(request.urn)
         olds = self._in(request.urn, request.old_state)
         news = self._in(request.urn, request.new_inputs)
-        result = face.diff(request.resource_id, olds, news)
-        detailed: dict[str, PropertyDiff] = {}
-        if face is self._runs:
-            # Named per property, so `pulumi preview --diff` says what re-triggers the run.
-            replace, trigger, setting = changed_properties(plain(olds), plain(news))
-            for name in replace + trigger + setting:
-                kind = (
-                    PropertyDiffKind.UPDATE_REPLACE if name in replace else PropertyDiffKind.UPDATE
-                )
-                detailed[translate.camel_path(name)] = PropertyDiff(kind, input_diff=True)
+        result = (operations.diff_group if group else operations.diff_run)(olds, news)
+        # Named per property, so `pulumi preview --diff` says what re-triggers the run.
+        detailed = {
+            translate.camel_path(name): PropertyDiff(kind, input_diff=True)
+            for names, kind in (
+                (result.replaces, PropertyDiffKind.UPDATE_REPLACE),
+                (result.triggers + result.settings, PropertyDiffKind.UPDATE),
+            )
+            for name in names
+        }
         return DiffResponse(
-            changes=bool(result.changes),
-            replaces=[translate.camel_path(p) for p in result.replaces or []],
+            changes=result.changes,
+            replaces=[translate.camel_path(p) for p in result.replaces],
             stables=[],
-            delete_before_replace=bool(result.delete_before_replace),
+            delete_before_replace=False,
             diffs=list(detailed),
             detailed_diff=detailed,
         )
 
     async def create(self, request: CreateRequest) -> CreateResponse:
-        face = self._face(request.urn)
+        group = self._is_group(request.urn)
         props = {**self._in(request.urn, request.properties), URN_KEY: request.urn}
-        result = await asyncio.to_thread(face.create, props)
+        create = operations.create_group if group else operations.create_run
+        resource_id, values = await asyncio.to_thread(create, self._context, props)
         secret = translate.secret_names(request.properties)
-        outs = self._out(request.urn, result.outs or {}, secret)
-        reasons = failure_reasons(self._is_group(request.urn), result.outs or {}, {})
+        outs = self._out(request.urn, values, secret)
+        reasons = failure_reasons(group, values, {})
         if reasons:
-            raise RunFailed(result.id, outs, reasons)
-        return CreateResponse(resource_id=result.id, properties=outs)
+            raise RunFailed(resource_id, outs, reasons)
+        return CreateResponse(resource_id=resource_id, properties=outs)
 
     async def update(self, request: UpdateRequest) -> UpdateResponse:
-        face = self._face(request.urn)
+        group = self._is_group(request.urn)
         olds = self._in(request.urn, request.olds)
         news = {**self._in(request.urn, request.news), URN_KEY: request.urn}
-        result = await asyncio.to_thread(face.update, request.resource_id, olds, news)
+        update = operations.update_group if group else operations.update_run
+        values = await asyncio.to_thread(update, self._context, olds, news)
         secret = translate.secret_names(request.news)
-        outs = self._out(request.urn, result.outs or {}, secret)
-        reasons = failure_reasons(self._is_group(request.urn), result.outs or {}, olds)
+        outs = self._out(request.urn, values, secret)
+        reasons = failure_reasons(group, values, olds)
         if reasons:
             raise RunFailed(request.resource_id, outs, reasons)
         return UpdateResponse(properties=outs)
 
     async def read(self, request: ReadRequest) -> ReadResponse:
-        face = self._face(request.urn)
+        group = self._is_group(request.urn)
         if not request.properties:
             # `pulumi import`: Poll Status tells a run's status, not the workspace, extraction,
             # element and mode that made it, so an imported run could not be compared with
@@ -228,11 +223,12 @@ class DataGolProvider(Provider):
                 "triggered once, by the next `pulumi up`"
             )
         props = self._in(request.urn, request.properties)
-        result = await asyncio.to_thread(face.read, request.resource_id, props)
+        read = operations.read_group if group else operations.read_run
+        values = await asyncio.to_thread(read, self._context, props)
         secret = translate.secret_names(request.properties)
         return ReadResponse(
-            resource_id=result.id,
-            properties=self._out(request.urn, result.outs or {}, secret),
+            resource_id=request.resource_id,
+            properties=self._out(request.urn, values, secret),
             inputs=request.inputs,
         )
 

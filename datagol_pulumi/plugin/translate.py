@@ -20,7 +20,7 @@ from ..properties import (
     camel,
     snake,
 )
-from ..provider import SECRET_KEYS_KEY
+from ..operations import SECRET_KEYS_KEY
 
 _KNOWN = {
     p.name

@@ -13,7 +13,8 @@ Timed, rotating, REPS creates of each: N=200 with checkpoints (the default); N=2
 ``PULUMI_SKIP_CHECKPOINTS=true``; N=100 with ``--parallel 1``. Every create must send exactly N
 POSTs, and both sides must send the same (path, query, body) set.
 
-Then one probed create of each, plus ``bench/runs_program.py`` (the runs without the exports):
+Then one probed create of each, plus ``bench/runs_program.py`` (the runs without the exports)
+and ``bench/runs_nohook_program.py`` (the subject without its after-create failure hook):
 bench/probe splits the process tree's CPU into the program, the provider process (per Check and
 Create call: the SDK's (de)serialization, ``get_provider``, the provider's own method) and the
 rest (the Go engine and the hosts); a watcher counts the checkpoint's rewrites and their bytes.
@@ -55,6 +56,7 @@ HERE = Path(__file__).parent
 PROGRAMS = {
     "baseline": HERE / "bare_post_program.py",
     "bare runs": HERE / "runs_program.py",
+    "no hook": HERE / "runs_nohook_program.py",
     "subject": ROOT / "__main__.py",
 }
 TIMED = ("baseline", "subject")
@@ -148,13 +150,23 @@ class Bench:
             written = sum(len(v) for _, v in watch.versions)
             return probe, len(watch.versions), written, size, per_resource
 
-    def profiled(self, label: str) -> tuple[dict[str, float], int]:
+    def profiled(self, label: str) -> tuple[dict[str, float], int, int, int]:
+        """The WATCHED functions and asyncio tasks (B6), and how often the SDK's
+        ``wait_for_rpcs`` called ``asyncio.wait`` and how many done-callbacks that added: it
+        waits on every pending output task again after each one completes."""
         with self.project(label, RUNS) as project:
             self.emu.control.clear_requests()
             _, stats = probed_up(project, profile=True)
             self.created(project, RUNS, label)
             assert stats is not None
-            return profiled(stats)
+            found, tasks = profiled(stats)
+            waits = callbacks = 0
+            for (filename, _line, name), row in stats.stats.items():  # type: ignore[attr-defined]
+                if name == "wait" and filename.endswith("asyncio/tasks.py"):
+                    waits += row[1]
+                elif name == "<method 'add_done_callback' of '_asyncio.Task' objects>":
+                    callbacks += row[1]
+            return found, tasks, waits, callbacks
 
 
 def run() -> Result:
@@ -193,7 +205,7 @@ def _median_us(probe: Probe, method: str, part: str) -> float:
 def _result(
     creates: dict[tuple[str, str], list[Create]],
     probes: dict[str, tuple[Probe, int, int, int, int]],
-    profiles: dict[str, tuple[dict[str, float], int]],
+    profiles: dict[str, tuple[dict[str, float], int, int, int]],
 ) -> Result:
     wall = {key: Samples([c.seconds for c in made]) for key, made in creates.items()}
     cpu = {key: Samples([c.cpu for c in made]) for key, made in creates.items()}
@@ -222,7 +234,7 @@ def _result(
             f"the end {size:,} B ({per_resource:,} B per resource entry); {versions} versions "
             f"seen while it ran, {written / 2**20:.1f} MiB"
         )
-    for label in ("bare runs", "subject"):
+    for label in ("bare runs", "no hook", "subject"):
         probe = probes[label][0]
         figures[f"extra CPU ms per resource, {label} vs baseline"] = (
             f"program {_ms(probe.program_cpu - base.program_cpu)}, provider "
@@ -233,9 +245,10 @@ def _result(
         for label in ("subject", "baseline"):
             figures[f"{method} in the provider, {label}"] = probes[label][0].per_call(method)
     for label in PROGRAMS:
-        found, tasks = profiles[label]
+        found, tasks, waits, callbacks = profiles[label]
         figures[f"program ms per resource (cProfile), {label}"] = (
-            f"asyncio tasks {tasks / RUNS:.0f}; "
+            f"asyncio tasks {tasks / RUNS:.0f}, asyncio.wait calls {waits / RUNS:.1f}, task "
+            f"done-callbacks added {callbacks / RUNS:,.0f}; "
             + ", ".join(f"{k} {_ms(v)}" for k, v in sorted(found.items(), key=lambda kv: -kv[1]))
         )
     every = [c for made in creates.values() for c in made]
@@ -273,6 +286,7 @@ def _result(
             "each create runs in a fresh project and backend; probed and profiled figures are "
             "from one create each and include the probe's overhead: compare them across "
             "programs, not with the timed figures",
-            "bare runs = the subject's runs without __main__.py's stack exports",
+            "bare runs = the subject's runs without __main__.py's stack exports; no hook = the "
+            "subject without ExtractionRun's after-create failure hook (diagnostic only)",
         ],
     )

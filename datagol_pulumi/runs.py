@@ -201,7 +201,7 @@ class Operation:
         )
         accepted: list[int] = []
         pending = self.ledger.pending()
-        for index in pending:
+        for position, index in enumerate(pending):
             if engine_link.gone():
                 # The CLI was killed: nothing sent now would be recorded. The journal entry
                 # stays, so the next `up` records the run instead of sending anything.
@@ -227,13 +227,13 @@ class Operation:
             batch.request_id, batch.status = result.request_id, result.status or "TRIGGERED"
             self.message = result.message
             accepted.append(index)
-            more = index != pending[-1]
-            if self.note and (more or self.waits or self.note_always):
-                if not self.note(self.ledger.to_output()) and more:
+            following = pending[position + 1 :]
+            if self.note and (following or self.waits or self.note_always):
+                if not self.note(self.ledger.to_output()) and following:
                     # Without the record, a later attempt could not tell which batches left:
                     # send no more now; the next `pulumi up` sends the rest.
                     self.ledger.batches[
-                        pending[pending.index(index) + 1]
+                        following[0]
                     ].error = "not sent: the in-flight record could not be updated"
                     return None
         return accepted

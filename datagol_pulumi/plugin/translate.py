@@ -10,6 +10,7 @@ from pulumi.output import Unknown
 from pulumi.provider.experimental.property_value import Computed, PropertyValue
 from pulumi.runtime import rpc
 
+from ..operations import SECRET_KEYS_KEY
 from ..properties import (
     CONFIG,
     GROUP_INPUTS,
@@ -20,7 +21,6 @@ from ..properties import (
     camel,
     snake,
 )
-from ..operations import SECRET_KEYS_KEY
 
 _KNOWN = {
     p.name

@@ -1,8 +1,16 @@
-"""Upgrading from 0.1.0: its state (provider inputs naming secret keys instead of holding
-them) becomes current with one `pulumi up` that updates the provider and sends nothing.
+"""Upgrading from 0.1.0 and 0.2.0.
+
+From 0.1.0: its state (provider inputs naming secret keys instead of holding them) becomes
+current with one `pulumi up` that updates the provider and sends nothing.
 
 fixtures/state-v0.1.0.json and fixtures/Pulumi.legacy.yaml were made with 0.1.0 itself
 (fixtures/make_state_v0_1_0.py): runs "a" (fire and forget) and "b" (waits for completion).
+
+From 0.2.0: a waited run gets its ExtractionRunCompletion on the first `up`, which takes the
+final status the run recorded when 0.2.0 waited inside its create, so nothing is sent, and
+the stack works on as if deployed by this version. fixtures/state-v0.2.0.json (runs "a" and
+"b" as above) and state-v0.2.0.group.json (a group "runs" of two waited runs "c" and "d"),
+with their Pulumi.v020*.yaml, were made by 0.2.0 itself (fixtures/make_state_v0_2_0.py).
 """
 
 from __future__ import annotations
@@ -10,8 +18,12 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from tests.conftest import TOKEN
+from tests.e2e.conftest import COMPLETION_TYPE
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PROVIDER_URN = "urn:pulumi:legacy::datagol-pulumi::pulumi:providers:pulumi-python::datagol"
@@ -70,3 +82,144 @@ def test_upgrade_from_0_1_0_is_a_provider_update_only(make_stack, tmp_path: Path
     assert get["auth"]["token_sha256"] == hashlib.sha256(TOKEN.encode()).hexdigest()
     assert get["auth"]["valid"] is True
     assert json.dumps(emulator.requests()).count(TOKEN) == 0
+
+
+#: Made by 0.2.0 itself (fixtures/make_state_v0_2_0.py), whose waited runs waited inside their
+#: own create and recorded the final status there; it had no ExtractionRunCompletion.
+V020_URL = FIXTURES / "state-v0.2.0.url"
+GROUP_TYPE = "pulumi-python:dynamic/datagol:ExtractionRunGroup"
+
+
+def import_0_2_0(make_stack, tmp_path: Path, name: str, state_file: str) -> Any:
+    """A fresh stack holding what 0.2.0 deployed, its URLs pointed at this test's emulator."""
+    stack = make_stack([], name=name, token=None)
+    old_url = V020_URL.read_text().strip()
+    new_url = stack.emulator.url
+    stack.config_file.write_text(
+        (FIXTURES / f"Pulumi.{name}.yaml").read_text().replace(old_url, new_url)
+    )
+    state = tmp_path / "state.json"
+    state.write_text((FIXTURES / state_file).read_text().replace(old_url, new_url))
+    stack.pulumi("stack", "import", "--file", str(state))
+    assert not stack.resources(COMPLETION_TYPE)  # 0.2.0 had none
+    return stack
+
+
+def with_triggers(stack: Any, name: str, triggers: dict[str, Any]) -> None:
+    """Give run ``name`` ``triggers``; every other run and config key stays as it is."""
+    runs = yaml.safe_load(stack.config_file.read_text())["config"]["datagol-pulumi:runs"]
+    [entry] = [r for r in runs if r["name"] == name]
+    entry["triggers"] = triggers
+    stack.set_runs(runs)
+
+
+def gets_only_for(emulator: Any, request_id: str) -> None:
+    gets = emulator.requests(method="GET")
+    assert gets, "the completion read no status"
+    assert all(g["path"].endswith(request_id) for g in gets), [g["path"] for g in gets]
+
+
+def test_upgrade_from_0_2_0_adds_completions_without_a_request(make_stack, tmp_path: Path) -> None:
+    stack = import_0_2_0(make_stack, tmp_path, "v020", "state-v0.2.0.json")
+    emulator = stack.emulator
+    waited, fire_and_forget = stack.urn("b"), stack.urn("a")
+    before = stack.state()
+    assert before[waited]["outputs"]["status"] == "COMPLETED"  # 0.2.0's in-step wait wrote it
+
+    upgraded = stack.up()
+    assert emulator.requests() == []  # no trigger, and no Poll Status either
+    assert "+ 1 created" in upgraded.stdout  # b's completion; a does not wait
+    assert "replace" not in upgraded.stdout and "delete" not in upgraded.stdout
+    after = stack.state()
+    [completion] = after.keys() - before.keys()
+    assert completion == stack.urn("b", COMPLETION_TYPE)
+    result = after[completion]["outputs"]["runs"][""]
+    assert result["status"] == "COMPLETED" and result["awaited"] is True
+    assert result["request_ids"] == before[waited]["outputs"]["request_ids"]
+    for urn in (waited, fire_and_forget):
+        assert after[urn]["id"] == before[urn]["id"]
+        for key in ("request_id", "request_ids", "run_count", "triggered_at"):
+            assert after[urn]["outputs"][key] == before[urn]["outputs"][key], (urn, key)
+    outputs = stack.outputs()
+    assert outputs["b"]["status"] == "COMPLETED"
+    assert outputs["b"]["finished_at"] == before[waited]["outputs"]["finished_at"]
+    assert outputs["a"]["request_id"] == before[fire_and_forget]["outputs"]["request_id"]
+
+    noop = stack.preview("--diff")  # nothing to change, no output left unknown
+    assert "~ " not in noop.stdout and "[unknown]" not in noop.stdout, noop.stdout
+    again = stack.up()
+    assert emulator.requests() == []
+    assert "created" not in again.stdout and "updated" not in again.stdout
+    assert stack.state() == after
+
+    # Still a working stack: a re-run of the waited run is one POST, and its completion
+    # waits for the new request id only.
+    with_triggers(stack, "b", {"rerun": 1})
+    stack.up()
+    [post] = stack.posts()
+    assert "/el-b" in post["path"]
+    new_id = post["request_id"]
+    assert new_id != before[waited]["outputs"]["request_id"]
+    gets_only_for(emulator, new_id)
+    assert len(emulator.requests()) == 1 + len(emulator.requests(method="GET"))
+    [rerun] = stack.completed()["b"].values()
+    assert rerun["status"] == "COMPLETED" and rerun["awaited"] is True
+    assert rerun["request_ids"] == [new_id]
+    final = stack.state()
+    assert final[waited]["outputs"]["run_count"] == 2
+    assert final[fire_and_forget] == after[fire_and_forget]
+    assert stack.outputs()["b"]["request_id"] == new_id
+
+
+def test_upgrade_from_0_2_0_group_adds_one_completion_without_a_request(
+    make_stack, tmp_path: Path
+) -> None:
+    stack = import_0_2_0(make_stack, tmp_path, "v020-group", "state-v0.2.0.group.json")
+    emulator = stack.emulator
+    group = stack.urn("runs", GROUP_TYPE)
+    before = stack.state()
+    old_results = before[group]["outputs"]["results"]
+    assert {k: r["status"] for k, r in old_results.items()} == {"c": "COMPLETED", "d": "COMPLETED"}
+
+    upgraded = stack.up()
+    assert emulator.requests() == []
+    assert "+ 1 created" in upgraded.stdout  # one completion for the whole group
+    assert "replace" not in upgraded.stdout and "delete" not in upgraded.stdout
+    after = stack.state()
+    [completion] = after.keys() - before.keys()
+    assert completion == stack.urn("runs", COMPLETION_TYPE)
+    runs = after[completion]["outputs"]["runs"]
+    assert set(runs) == {"c", "d"}
+    for key, result in runs.items():
+        assert result["status"] == "COMPLETED" and result["awaited"] is True, key
+        assert result["request_ids"] == old_results[key]["request_ids"], key
+    assert after[group]["id"] == before[group]["id"]
+    for key, result in after[group]["outputs"]["results"].items():
+        for field in ("request_id", "request_ids", "run_count", "triggered_at"):
+            assert result[field] == old_results[key][field], (key, field)
+    outputs = stack.outputs()
+    assert outputs["c"]["status"] == outputs["d"]["status"] == "COMPLETED"
+
+    noop = stack.preview("--diff")  # nothing to change, no output left unknown
+    assert "~ " not in noop.stdout and "[unknown]" not in noop.stdout, noop.stdout
+    again = stack.up()
+    assert emulator.requests() == []
+    assert "created" not in again.stdout and "updated" not in again.stdout
+    assert stack.state() == after
+
+    with_triggers(stack, "d", {"rerun": 1})
+    stack.up()
+    [post] = stack.posts()
+    assert "/el-d" in post["path"]
+    new_id = post["request_id"]
+    gets_only_for(emulator, new_id)
+    assert len(emulator.requests()) == 1 + len(emulator.requests(method="GET"))
+    runs = stack.completed()["runs"]
+    assert runs["d"]["status"] == "COMPLETED" and runs["d"]["awaited"] is True
+    assert runs["d"]["request_ids"] == [new_id]
+    assert runs["c"]["request_ids"] == old_results["c"]["request_ids"]
+    assert runs["c"]["status"] == "COMPLETED"
+    final = stack.outputs()
+    assert final["triggered_keys"] == ["d"]
+    assert final["d"]["request_id"] == new_id
+    assert final["c"]["request_id"] == old_results["c"]["request_id"]

@@ -206,3 +206,34 @@ def test_killed_during_a_wait_is_waited_for_again_never_resent(make_stack) -> No
     stack.emulator.clear_requests()
     again = stack.up()
     assert stack.emulator.requests() == [], again.stdout
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]  # nothing listens there once closed
+
+
+@pytest.mark.parametrize("fault", ["proxy refused", "service refused"])
+def test_a_request_that_never_left_is_not_recorded_and_the_fixed_up_sends_it_once(
+    make_stack, fault: str
+) -> None:
+    stack = make_stack([run("a")])
+    if fault == "proxy refused":
+        stack.env["HTTP_PROXY"] = f"http://127.0.0.1:{closed_port()}"
+        expected = "Cannot connect to the proxy"
+    else:
+        stack.pulumi("config", "set", "datagol:baseUrl", f"http://127.0.0.1:{closed_port()}")
+        expected = "Cannot connect to DataGOL at"
+    result = stack.up(check=False)
+    text = result.stdout + result.stderr
+    assert result.returncode != 0 and expected in text and "nothing was sent" in text
+    assert stack.emulator.requests() == []
+    assert stack.resources() == []  # nothing recorded: not written off as "may have started"
+
+    stack.env.pop("HTTP_PROXY", None)
+    stack.pulumi("config", "set", "datagol:baseUrl", stack.emulator.url)
+    stack.up()
+    assert len(stack.posts()) == 1
+    [state] = stack.resources()
+    assert state["outputs"]["status"] == "QUEUED"

@@ -35,8 +35,8 @@ from .resource import (
 from .run_completion import (
     FINISHED_OUTPUTS,
     ExtractionRunCompletion,
+    after,
     completion_options,
-    detached,
     finish_with,
     finished,
     may_wait,
@@ -110,10 +110,11 @@ class ExtractionRunGroup(pulumi.dynamic.Resource, module="datagol", name="Extrac
     def _await_completion(self, resource_name: str, opts: pulumi.ResourceOptions | None) -> None:
         completion = ExtractionRunCompletion(
             resource_name,
-            runs=detached(
-                self.results.apply(lambda results: {k: target(r) for k, r in results.items()})
+            runs=after(
+                self,
+                self.results.apply(lambda results: {k: target(r) for k, r in results.items()}),
             ),
-            max_concurrency=detached(self.max_concurrency),
+            max_concurrency=after(self, self.max_concurrency),
             opts=completion_options(opts),
         )
         self.results = pulumi.Output.all(self.results, completion.runs).apply(

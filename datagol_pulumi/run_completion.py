@@ -16,6 +16,7 @@ from typing import Any
 
 import pulumi
 import pulumi.dynamic
+from pulumi.resource import DependencyResource
 
 from .completion import TARGET_KEYS
 from .provider import ExtractionRunCompletionProvider
@@ -53,14 +54,24 @@ def may_wait(value: Any) -> bool:
 
 def target_of(run: pulumi.CustomResource) -> pulumi.Output[dict[str, Any]]:
     """What a completion needs of an ExtractionRun: outputs of the run, hence after it."""
-    return detached(pulumi.Output.all(**{key: getattr(run, key) for key in TARGET_KEYS}))
+    return after(run, pulumi.Output.all(**{key: getattr(run, key) for key in TARGET_KEYS}))
 
 
-def detached(value: pulumi.Output[Any]) -> pulumi.Output[Any]:
-    """``value`` without its resources: the SDK awaits the urn of each resource an input
-    depends on, and the run's urn waits for its completion (:func:`finish_with`). The value
-    itself still resolves only after the run's step."""
-    return pulumi.Output(set(), value.future(), value.is_known(), value.is_secret())
+def after(resource: pulumi.CustomResource, value: pulumi.Output[Any]) -> pulumi.Output[Any]:
+    """``value``, depending on ``resource`` by its own urn (call before :func:`finish_with`).
+
+    The SDK awaits the urn of each resource an input depends on, and the urn that
+    :func:`finish_with` gives a run waits for its completion: the completion depends instead on
+    a stand-in holding the run's real urn, so the engine still knows the dependency (for
+    ``--target-dependents``, and the order of a destroy).
+    """
+    urn = resource.urn
+
+    async def resources() -> set[pulumi.Resource]:
+        known = await urn.future()
+        return {DependencyResource(known)} if known else set()
+
+    return pulumi.Output(resources(), value.future(), value.is_known(), value.is_secret())
 
 
 def completion_options(opts: pulumi.ResourceOptions | None) -> pulumi.ResourceOptions:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.e2e.conftest import run
+from tests.e2e.conftest import COMPLETION_TYPE, run
 
 WAIT = {"wait_for_completion": True, "poll_interval_seconds": 0.1}
 
@@ -16,6 +16,10 @@ def test_waited_run_reports_completion(make_stack) -> None:
     assert out["finished_at"] > out["triggered_at"]
     assert out["error"] == ""
     assert len(stack.posts()) == 1
+    # The engine knows the completion waits on the run (for --target-dependents, destroy order).
+    [run_state] = stack.resources()
+    [completion] = stack.resources(COMPLETION_TYPE)
+    assert run_state["urn"] in completion["dependencies"]
 
 
 def test_failed_run_fails_every_up_until_triggers_change_and_is_never_resent(make_stack) -> None:

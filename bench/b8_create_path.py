@@ -60,6 +60,8 @@ PROGRAMS = {
     "subject": ROOT / "__main__.py",
 }
 TIMED = ("baseline", "subject")
+#: The name bench/runs_nohook_program.py runs the real program under.
+NOHOOK_MAIN = "datagol_main.py"
 SIDE_TYPES = (
     "pulumi-python:dynamic/datagol:ExtractionRun",
     "pulumi-python:dynamic/bench:BarePost",
@@ -108,6 +110,8 @@ class Bench:
         if label == "baseline":
             provider = HERE / "bare_post_provider.py"
             (project.workdir / provider.name).write_text(provider.read_text())
+        if label == "no hook":
+            (project.workdir / NOHOOK_MAIN).write_text((ROOT / "__main__.py").read_text())
         extra = {"bare": bare_config(self.emu.url)} if label == "baseline" else {}
         project.set_runs(stack_runs(runs), **extra)
         return project

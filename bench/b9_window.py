@@ -9,7 +9,9 @@ wait for completion (the real CLI, file backend, ``__main__.py``), one fresh pro
 * single:      one waited ExtractionRun;
 * group-100:   one waited ExtractionRunGroup of 100 runs, ``max_concurrency`` 16;
 * group-800:   the same with 800 runs;
-* single-slow: one waited ExtractionRun whose POST the emulator answers 0.5 s late.
+* single-slow: one waited ExtractionRun whose POST the emulator answers 0.5 s late;
+* single, no hook and group-800, no hook: diagnostics, the same program without the failure hook
+  (bench/runs_nohook_program.py), which the engine runs before it checkpoints the step.
 
 The emulator records each request's arrival (``time``, wall clock, after the body was read) and
 the request id it issued; a thread in the bench stats the stack's checkpoint file
@@ -23,8 +25,10 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
+from pathlib import Path
 
-from .common import Result, StateWatch, emulator_process, log, stack_runs
+from .b8_create_path import NOHOOK_MAIN
+from .common import ROOT, Result, StateWatch, emulator_process, log, stack_runs
 from .pulumi_cli import Project
 
 POLL = 0.002
@@ -38,7 +42,10 @@ CASES = {
     "group-100": (100, True),
     "group-800": (800, True),
     "single-slow": (1, False),
+    "single, no hook": (1, False),
+    "group-800, no hook": (800, True),
 }
+HERE = Path(__file__).parent
 
 
 @dataclass
@@ -76,6 +83,12 @@ def _exposed(posted: list[float], recorded: list[float]) -> int:
 def measure(emu, case: str) -> Window:
     runs, group = CASES[case]
     with Project(emu.url) as project:
+        if case.endswith("no hook"):
+            # Diagnostic: the same program without the failure hook the engine runs after the
+            # step (bench/runs_nohook_program.py).
+            program = (HERE / "runs_nohook_program.py").read_text()
+            (project.workdir / "__main__.py").write_text(program)
+            (project.workdir / NOHOOK_MAIN).write_text((ROOT / "__main__.py").read_text())
         project.set_runs(stack_runs(runs, width=3, **WAIT), group=group, maxConcurrency=CONCURRENCY)
         emu.control.clear_requests()
         emu.control.clear_faults()
@@ -121,7 +134,7 @@ def run() -> Result:
             f"{w.exposed} accepted run(s) not yet in state; up {w.up_seconds:.2f} s; "
             f"{w.versions} checkpoint versions seen in {w.polls:,} polls"
         )
-    one, g100, g800, slow = (results[c] for c in CASES)
+    one, g100, g800, slow, one_bare, g800_bare = (results[c] for c in CASES)
     added = g800.runs - g100.runs
     figures[f"group growth {g100.runs} -> {g800.runs} runs"] = (
         f"median x{g800.median / g100.median:.1f}, max x{g800.max / g100.max:.1f} "
@@ -129,6 +142,12 @@ def run() -> Result:
     )
     figures["slow answer adds (single-slow - single, median)"] = (
         f"{1000 * (slow.median - one.median):.0f} ms for a {1000 * SLOW_ANSWER:.0f} ms delay"
+    )
+    figures["the failure hook's share (with - without, median / min window)"] = (
+        f"single {1000 * (one.median - one_bare.median):.0f} ms; group-800 "
+        f"{1000 * (g800.median - g800_bare.median):.0f} / "
+        f"{1000 * (min(g800.windows) - min(g800_bare.windows)):.0f} ms: the window includes the "
+        "after-create hook's run in the program"
     )
     checks = {
         "every case: N POSTs, every request id found in the state file": all(

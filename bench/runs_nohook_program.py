@@ -1,13 +1,15 @@
-"""B8's diagnostic program: ``__main__.py`` (runs and exports) with ExtractionRun's failure hook
-left out, to measure what the after-create hook costs on the create path. Not a way to deploy:
+"""B8's and B9's diagnostic program: ``__main__.py`` (copied beside this file as
+``datagol_main.py``) run as it is, but with the after-create/after-update failure hook that
+ExtractionRun and ExtractionRunGroup register left out, to measure what that hook costs on the
+create path and how long it keeps a step's outputs out of the checkpoint. Not a way to deploy:
 without the hook a failed run would not fail `pulumi up`.
 """
 
-import pulumi
+import runpy
+from pathlib import Path
 
+import datagol_pulumi.group as group
 import datagol_pulumi.resource as resource
-from datagol_pulumi import ExtractionRun
-from datagol_pulumi.stack_config import load_runs
 
 _with_hook = resource.run_options
 
@@ -19,9 +21,5 @@ def _without_hook(opts=None, secret_outputs=()):
 
 
 resource.run_options = _without_hook
-
-EXPORTED = ("request_id", "status", "run_count", "triggered_at", "finished_at", "error")
-config = pulumi.Config()
-for name, inputs in load_runs(config.get_object("runs"), config.get_object("defaults")).items():
-    run = ExtractionRun(name, **inputs)
-    pulumi.export(name, {key: getattr(run, key) for key in EXPORTED})
+group.run_options = _without_hook
+runpy.run_path(str(Path(__file__).with_name("datagol_main.py")), run_name="__main__")

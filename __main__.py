@@ -30,4 +30,6 @@ if config.get_bool("group"):
 else:
     for name, inputs in runs.items():
         run = ExtractionRun(name, **inputs)
-        pulumi.export(name, {key: getattr(run, key) for key in EXPORTED})
+        # One Output per run, not one per exported key: the SDK's cost grows with the number
+        # of outputs a program has pending.
+        pulumi.export(name, pulumi.Output.all(**{key: getattr(run, key) for key in EXPORTED}))

@@ -171,15 +171,27 @@ def timeout_from_options(opts: pulumi.ResourceOptions | None) -> float | None:
     return parse_duration(timeouts.create) or parse_duration(timeouts.update)
 
 
+#: The outputs the failure rule reads (runs.failure_of_operation), and a group's results.
+_REPORTED = ("operation_id", "refused", "error", "results")
+
+
 async def _resolved(values: Mapping[str, Any] | None) -> dict[str, Any]:
-    # Secret outputs reach a hook as Outputs (at any depth); their values are needed here.
-    resolved = await pulumi.Output.from_input(dict(values or {})).future()
-    return plain(resolved or {})
+    # Only what the rule reads: the engine waits for this hook before it checkpoints the step,
+    # so its cost is on the path of every create. Secret outputs reach a hook as Outputs: a
+    # secret output itself, or a group's result per run key (the provider wraps each).
+    async def value(item: Any) -> Any:
+        return await item.future() if isinstance(item, pulumi.Output) else item
+
+    picked = {k: await value(v) for k, v in (values or {}).items() if k in _REPORTED}
+    if isinstance(picked.get("results"), Mapping):
+        picked["results"] = {k: await value(r) for k, r in picked["results"].items()}
+    return plain(picked)
 
 
 async def report_failure(args: pulumi.ResourceHookArgs) -> None:
     """After-create/update hook: fail the deployment when the step just taken recorded a
-    failed run. The engine calls it only for steps it took, and state already holds the run."""
+    failed run. The engine calls it only for steps it took, before it checkpoints them (a
+    failure here fails the deployment; the step's state is written all the same)."""
     new, old = await _resolved(args.new_outputs), await _resolved(args.old_outputs)
     if args.type == RUN_TYPE:
         text = failure_of_operation(new, old)

@@ -58,7 +58,12 @@ def test_concurrent_inline_programs_with_a_cli_not_on_path(
     env["PULUMI_CONFIG_PASSPHRASE_FILE"] = str(passphrase_file)
     env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if p != engine_bin)
     assert shutil.which("pulumi", path=env["PATH"]) is None
-    command = auto.PulumiCommand(root=str(Path(engine_bin).parent))
+    # PulumiCommand runs <root>/bin/pulumi; the engine's folder need not be named bin (a
+    # `pulumi` found on PATH may live anywhere), so give it a root of its own.
+    root = tmp_path / "pulumi-root"
+    root.mkdir()
+    (root / "bin").symlink_to(engine_bin, target_is_directory=True)
+    command = auto.PulumiCommand(root=str(root))
     barrier = threading.Barrier(2)
 
     def deploy(name: str, emulator: Emulator) -> tuple[Any, dict[str, Any], str]:

@@ -23,9 +23,11 @@ so two checkouts with equal project and stack names never share them.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import socket
+import threading
 from collections.abc import Container
 from functools import lru_cache
 from pathlib import Path
@@ -112,6 +114,11 @@ def attempt_alive(entry: dict[str, Any]) -> bool | None:
     return alive
 
 
+#: Entries this process answered, removed when its engine tells it to stop (see ``end``).
+_ANSWERED: set[Path] = set()
+_ANSWERED_LOCK = threading.Lock()
+
+
 class JournalUnwritableError(ConfigurationError):
     """The in-flight record could not be written; nothing was sent."""
 
@@ -157,6 +164,10 @@ class InflightJournal:
             "engine": engine_link.address(),
         }
         data = orjson.dumps(entry)  # orjson: this is on the path of every trigger
+        with _ANSWERED_LOCK:
+            if path in _ANSWERED:  # answered by this process earlier: its answer was recorded
+                _ANSWERED.discard(path)
+                path.unlink(missing_ok=True)
         for _ in range(3):
             try:
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -213,18 +224,31 @@ class InflightJournal:
         return True
 
     def end(self, path: Path) -> None:
-        """Remove an entry once the run is answered; never raises.
+        """The run is answered: its entry is removed once the engine has recorded the answer.
 
-        Kept when the engine that started this provider is gone (killed, crashed): it will never
-        record the answer, so the next attempt must find the entry and not send the run again.
+        The engine writes a step's checkpoint only after the provider answered, so removing the
+        entry now would leave a moment in which a killed `pulumi up` has neither record. It is
+        removed when this process is told to stop by its engine (which has then checkpointed
+        every step it took), or when this process begins the same run again; it stays when the
+        engine is gone (killed, crashed), so the next attempt finds it and sends nothing.
         """
         self._entries.pop(path, None)
+        with _ANSWERED_LOCK:
+            _ANSWERED.add(path)
+
+    @staticmethod
+    def release() -> None:
+        """Remove the entries this process answered, unless its engine is gone; never raises."""
         if engine_link.gone_now():
             return
-        try:
-            path.unlink(missing_ok=True)
-        except OSError:
-            pass  # a stale entry is recognised by its operation id once state holds it
+        with _ANSWERED_LOCK:
+            answered = list(_ANSWERED)
+            _ANSWERED.clear()
+        for path in answered:
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:
+                pass  # a stale entry is recognised by its operation id once state holds it
 
     def _make_directory(self, run: str) -> None:
         try:
@@ -257,3 +281,9 @@ class InflightJournal:
             f"{run} right now, so it was not sent. Run `pulumi up` again once that one has "
             f"finished; if no such process runs, delete {path}."
         )
+
+
+# A provider stops when its engine closes it (SIGINT, then a normal exit) after the engine has
+# checkpointed every step; a provider that dies otherwise (or exits on its own once its engine
+# is gone) keeps its entries.
+atexit.register(InflightJournal.release)

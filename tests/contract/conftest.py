@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -28,8 +30,13 @@ def provider_process(
         yield provider_pb2_grpc.ResourceProviderStub(channel)
         channel.close()
     finally:
-        process.kill()
-        process.wait()
+        # As the engine closes a plugin: SIGINT, and a kill only if it has not exited in 5 s.
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
         process.stdout.close()
         stderr = process.stderr.read().decode()
         process.stderr.close()
@@ -40,13 +47,14 @@ def provider_process(
 def dynamic_server(
     env: dict[str, str] | None = None,
 ) -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
-    """`python -m pulumi.dynamic`, with DATAGOL_* of this process left out and ``env`` added."""
+    """`python -m pulumi.dynamic`, with DATAGOL_* of this process left out and ``env`` added;
+    its in-flight journal in a folder of its own, never the user's."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("DATAGOL_")}
     command = [sys.executable, "-u", "-m", "pulumi.dynamic"]
-    with provider_process(
-        command, {**base, "PULUMI_PROJECT": "datagol-pulumi", **(env or {})}
-    ) as stub:
-        yield stub
+    with tempfile.TemporaryDirectory() as journal:
+        own = {"PULUMI_PROJECT": "datagol-pulumi", "DATAGOL_JOURNAL_DIR": journal}
+        with provider_process(command, {**base, **own, **(env or {})}) as stub:
+            yield stub
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.e2e.conftest import COMPLETION_TYPE, run
 
 WAIT = {"wait_for_completion": True, "poll_interval_seconds": 0.1}
@@ -20,6 +22,9 @@ def test_waited_run_reports_completion(make_stack) -> None:
     [run_state] = stack.resources()
     [completion] = stack.resources(COMPLETION_TYPE)
     assert run_state["urn"] in completion["dependencies"]
+    # The engine closed the provider after recording every step: no in-flight record is left.
+    journal = Path(stack.env["DATAGOL_JOURNAL_DIR"])
+    assert not journal.exists() or list(journal.iterdir()) == []
 
 
 def test_failed_run_fails_every_up_until_triggers_change_and_is_never_resent(make_stack) -> None:

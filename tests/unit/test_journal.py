@@ -80,6 +80,8 @@ def test_begin_is_exclusive_while_its_owner_lives_and_end_leaves_nothing(tmp_pat
     with pytest.raises(RunInProgressError, match=f"pid {os.getpid()}"):
         journal.begin(entry, URN, "inputs", "op-2")  # this very process is alive
     journal.end(entry)
+    assert entry.exists()  # until the engine has recorded the answer: this process stops
+    InflightJournal.release()
     assert list(tmp_path.iterdir()) == []
 
 
@@ -108,6 +110,7 @@ def test_a_dead_owner_means_the_run_was_interrupted_and_is_recorded_unsent(tmp_p
     assert "was not sent again" in outs["error"]
     [batch] = outs["batches"]
     assert batch["state"] == "ambiguous" and batch["error"] in outs["error"]
+    InflightJournal.release()  # the engine recorded the answer, and closes the provider
     assert list(tmp_path.iterdir()) == []  # state records it from now on
 
 
@@ -149,6 +152,7 @@ def test_an_interrupted_run_stays_recognised_when_only_its_settings_change(tmp_p
     patient = {**RUN, "wait_for_completion": True, "timeout_seconds": 60.0}
     outs = trigger_run(NoClient(), patient, run_count=1, journal=journal, run=URN)
     assert outs["status"] == "UNKNOWN"
+    InflightJournal.release()
     begin_in_dead_process(tmp_path, URN, run_identity(RUN))
     other = {**RUN, "where_clause": "a = 2"}  # another run: the engine dropped the old attempt
     assert journal.begin(journal.path(URN), URN, run_identity(other), "op-2") is None
@@ -193,3 +197,34 @@ def test_the_engine_is_known_by_its_address_whatever_launched_the_provider() -> 
         address = f"127.0.0.1:{listener.getsockname()[1]}"
         assert engine_link.listening(address)
     assert not engine_link.listening(address)  # nothing listens there any more: refused
+
+
+def test_an_answered_entry_stays_until_the_engine_closes_the_provider(tmp_path) -> None:
+    # The engine checkpoints a step only after the provider answered: a kill in between must
+    # find the entry, with what was answered, and send nothing.
+    code = (
+        "import sys; from pathlib import Path\n"
+        "from datagol_pulumi.journal import InflightJournal\n"
+        "j = InflightJournal('org/p/dev', Path(sys.argv[1]))\n"
+        "p = j.path(sys.argv[2])\n"
+        "assert j.begin(p, sys.argv[2], sys.argv[3], 'op-1') is None\n"
+        "j.end(p)\n"
+        "import os; os._exit(0) if sys.argv[4] == 'killed' else sys.exit(0)\n"
+    )
+    for how, kept in (("killed", True), ("closed", False)):
+        subprocess.run(
+            [sys.executable, "-c", code, str(tmp_path), URN, run_identity(RUN), how],
+            check=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        assert InflightJournal("org/p/dev", tmp_path).path(URN).exists() is kept, how
+        if kept:
+            outs = trigger_run(
+                NoClient(),
+                RUN,
+                run_count=1,
+                journal=InflightJournal("org/p/dev", tmp_path),
+                run=URN,
+            )
+            assert outs["status"] == "UNKNOWN"  # not sent: the killed attempt may have started it
+            InflightJournal.release()

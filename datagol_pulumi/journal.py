@@ -4,10 +4,9 @@ Pulumi saves a run in the stack state only once the provider answers. If the pro
 killed after sending a trigger (a second Ctrl-C, a crash, a CI job timing out), the state keeps a
 *pending create* and the next ``pulumi up`` creates the run again: a second paid job. So before
 the first request of an operation the provider creates, exclusively, a small file naming the run
-(by its URN, and the run key inside a group) and its owner. Once a batch is accepted and more
-follows (a wait, further batches), the file records the batches and their request ids. It is
-removed once the provider has answered and the engine is still there to record the answer (a
-group's runs: once the whole group has answered, as the engine records the group as a whole).
+(by its URN, and the run key inside a group) and its owner. Each time a batch is accepted, the
+file records the batches and their request ids. It is removed once the engine has recorded the
+answer: when the engine closes the provider at the end of the deployment.
 
 Finding one on the next attempt whose owner is dead means the last attempt may have started a
 job: the batches it records as accepted are adopted (the run re-attaches to their request ids),

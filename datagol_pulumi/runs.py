@@ -136,8 +136,6 @@ def trigger_run(
             if earlier is not None:
                 return operation.reattach(earlier)
             operation.note = lambda batches: journal.note(entry, batches)
-            # A group's run stays journaled until the whole group answered: note it too.
-            operation.note_always = held is not None
             return operation.send()
         finally:
             # Not reached when the process is killed, which is the point; the state records
@@ -173,11 +171,10 @@ class Operation:
         self.duration: float | None = None
         self.sent = False  # whether a request of this operation may have left
         self.current: int | None = None
-        #: Records the ledger in the in-flight journal once a batch is accepted and more
-        #: follows: a later attempt then re-attaches to the accepted request ids.
+        #: Records the ledger in the in-flight journal each time a batch is accepted: an
+        #: attempt cut off before the engine recorded the answer is then re-attached to the
+        #: accepted request ids instead of being written off.
         self.note: Callable[[list[dict[str, Any]]], bool] | None = None
-        #: Whether every accepted batch is noted, not only those more work follows.
-        self.note_always = False
         #: Whether this operation waits for the run to finish (else a completion step does).
         self.waits = bool(inputs.get("wait_for_completion"))
 
@@ -228,7 +225,7 @@ class Operation:
             self.message = result.message
             accepted.append(index)
             following = pending[position + 1 :]
-            if self.note and (following or self.waits or self.note_always):
+            if self.note is not None:
                 if not self.note(self.ledger.to_output()) and following:
                     # Without the record, a later attempt could not tell which batches left:
                     # send no more now; the next `pulumi up` sends the rest.

@@ -129,8 +129,8 @@ class InflightJournal:
         self.stack = stack
         self.directory = directory or default_directory()
         self.checkout = os.getcwd()
-        #: The entries this process wrote and has not ended, for :meth:`note`.
-        self._entries: dict[Path, dict[str, Any]] = {}
+        #: The entries this process began and has not ended, open for :meth:`note`.
+        self._open: dict[Path, int] = {}
 
     def path(self, run: str) -> Path:
         """The entry of the run ``run`` (its URN, plus ``#key`` inside a group)."""
@@ -195,9 +195,11 @@ class InflightJournal:
                 raise self._unwritable(run, exc) from None
             try:
                 os.write(fd, data)
-            finally:
+            except OSError:
                 os.close(fd)
-            self._entries[path] = entry
+                raise
+            # Kept open: each answer is appended to it (see note), which costs no new file.
+            self._open[path] = fd
             return None
         raise RunInProgressError(f"Could not create the in-flight record {path} of run {run}.")
 
@@ -205,20 +207,17 @@ class InflightJournal:
         """Record the batches of the run being triggered (accepted ones with their request ids),
         so that a later attempt re-attaches to them instead of writing them off.
 
-        Written to a new file and renamed over the entry: a kill never leaves it torn. Returns
-        False when it could not be written (the entry stays as it was, and the caller sends no
-        further batch).
+        Appended to the entry as a line of its own: the entry's first line, written before any
+        request, is never touched, and a line torn by a kill is read as "an answer may have
+        arrived" (every batch after the last complete line stays ambiguous). Returns False
+        when it could not be written, and the caller sends no further batch.
         """
-        entry = self._entries.get(path)
-        if entry is None:
+        fd = self._open.get(path)
+        if fd is None:
             return False
-        entry["batches"] = batches
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
-            temporary.write_bytes(orjson.dumps(entry))
-            os.replace(temporary, path)
+            os.write(fd, b"\n" + orjson.dumps({"batches": batches}))
         except OSError:
-            temporary.unlink(missing_ok=True)
             return False
         return True
 
@@ -231,9 +230,16 @@ class InflightJournal:
         every step it took), or when this process begins the same run again; it stays when the
         engine is gone (killed, crashed), so the next attempt finds it and sends nothing.
         """
-        self._entries.pop(path, None)
+        self.close(path)
         with _ANSWERED_LOCK:
             _ANSWERED.add(path)
+
+    def close(self, path: Path) -> None:
+        """No more notes for this entry (an operation's last answer is in): its file is closed,
+        so that a group of thousands of runs does not hold thousands of open files."""
+        fd = self._open.pop(path, None)
+        if fd is not None:
+            os.close(fd)
 
     @staticmethod
     def release() -> None:
@@ -266,11 +272,24 @@ class InflightJournal:
 
     @staticmethod
     def _read(path: Path) -> dict[str, Any] | None:
+        """The entry, with the batches of its last complete note; None when its first line
+        (written before anything was sent) is torn or unreadable."""
         try:
-            found = orjson.loads(path.read_bytes())
+            first, *notes = path.read_bytes().split(b"\n")
+            found = orjson.loads(first)
         except (OSError, ValueError):
             return None
-        return found if isinstance(found, dict) else None
+        if not isinstance(found, dict):
+            return None
+        for line in reversed(notes):
+            try:
+                note = orjson.loads(line)
+            except ValueError:
+                continue  # torn by a kill: an earlier complete note is still what it says
+            if isinstance(note, dict) and isinstance(note.get("batches"), list):
+                found["batches"] = note["batches"]
+                break
+        return found
 
     @staticmethod
     def _busy(run: str, found: dict[str, Any] | None, path: Path) -> RunInProgressError:

@@ -140,6 +140,7 @@ def trigger_run(
         finally:
             # Not reached when the process is killed, which is the point; the state records
             # the run from the answer on.
+            journal.close(entry)
             if held is None:
                 journal.end(entry)
             else:

@@ -228,3 +228,22 @@ def test_an_answered_entry_stays_until_the_engine_closes_the_provider(tmp_path) 
             )
             assert outs["status"] == "UNKNOWN"  # not sent: the killed attempt may have started it
             InflightJournal.release()
+
+
+def test_a_note_torn_by_a_kill_leaves_the_last_complete_one_in_force(tmp_path) -> None:
+    rows = {**RUN, "mode": "selected", "where_clause": None, "batch_size": 1}
+    rows["rows"] = [{"id": 1}, {"id": 2}]
+    first = [
+        {"state": "accepted", "rows": [0, 1], "request_id": "req-1"},
+        {"state": "unsent", "rows": [1, 2]},
+    ]
+    begin_in_dead_process(tmp_path, URN, run_identity(rows), batches=first)
+    entry = InflightJournal("org/p/dev", tmp_path).path(URN)
+    with entry.open("a") as torn:
+        torn.write('\n{"batches": [{"state": "accepted", "rows": [0, 1], "request_id": "re')
+    journal = InflightJournal("org/p/dev", tmp_path)
+    outs = trigger_run(NoClient(), rows, run_count=1, journal=journal, run=URN)
+    # Batch 1 as the complete note says; batch 2's answer may have arrived: ambiguous.
+    assert [b["state"] for b in outs["batches"]] == ["accepted", "ambiguous"]
+    assert outs["request_ids"] == ["req-1", None]
+    InflightJournal.release()

@@ -23,11 +23,11 @@ Rules, stated once:
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from .client import DataGolClient, utc_now
+from .client import DataGolClient, RunStatus, utc_now
 from .errors import ApiError, RunFailedError, TransportError
 from .validation import DEFAULT_POLL_INTERVAL_SECONDS, DEFAULT_TIMEOUT_SECONDS
 
@@ -57,10 +57,55 @@ def _trigger(value: Mapping[str, Any] | None) -> tuple[Any, tuple[Any, ...]]:
     return value.get("operation_id"), tuple(value.get("request_ids") or ())
 
 
+#: Why a run that DataGOL accepted cannot be awaited (its answer carried no request id).
+NO_REQUEST_ID = (
+    "DataGOL's answer carried no request id, so completion cannot be awaited; the run was "
+    "triggered. Set wait_for_completion to false for this service."
+)
+
+
+def failure_text(request_id: str | None, status: str | None, message: str | None) -> str:
+    detail = f": {message}" if message else ""
+    return f"Run {request_id} finished with status {status}{detail}."
+
+
+def await_request(
+    client: DataGolClient,
+    request_id: str,
+    *,
+    poll_interval: float,
+    timeout: float,
+    deadline: float,
+    then: str,
+    stop: Callable[[], bool] | None = None,
+) -> tuple[RunStatus | None, str | None]:
+    """Poll one request id until DataGOL reports a final status or ``deadline`` passes:
+    (its last status, None) on success, else (last status if any, why not). ``then`` says what
+    happens to a run that did not finish in time. The one wait both lifecycles use."""
+    try:
+        last, timed_out = client.wait_for_run(
+            request_id,
+            poll_interval=poll_interval,
+            timeout=max(0.0, deadline - time.monotonic()),
+            stop=stop,
+        )
+    except (ApiError, TransportError) as exc:
+        return None, f"Run {request_id} was triggered, but its status could not be read: {exc}"
+    if timed_out:
+        return last, (
+            f"Run {request_id} did not finish within {timeout:g} s (last status "
+            f"{last.status or 'unknown'}). It may still be running; {then}"
+        )
+    if last.outcome == "failed":
+        return last, failure_text(request_id, last.status, last.message)
+    return last, None
+
+
 RERUN_HINT = (
     "Change the run's `triggers` to run it again, or set wait_for_completion to false to stop "
     "waiting for it."
 )
+NOTHING_SENT_AGAIN = "The next `pulumi up` reads it again; nothing is sent."
 
 
 def needs_await(run: Mapping[str, Any], old: Mapping[str, Any] | None) -> bool:
@@ -129,40 +174,24 @@ def _await_one(client: DataGolClient, run: Mapping[str, Any]) -> tuple[dict[str,
     statuses: list[str] = []
     request_ids = [r for r in run.get("request_ids") or [] if r]
     if not request_ids:
-        outs.update(
-            status="",
-            error=(
-                "DataGOL's answer carried no request id, so completion cannot be awaited; the "
-                "run was triggered. Set wait_for_completion to false for this service."
-            ),
-        )
+        outs.update(status="", error=NO_REQUEST_ID)
         return outs, ""
     message = ""
     for request_id in request_ids:
-        try:
-            last, timed_out = client.wait_for_run(
-                request_id,
-                poll_interval=poll_interval,
-                timeout=max(0.0, deadline - time.monotonic()),
-            )
-        except (ApiError, TransportError) as exc:
-            return outs, (
-                f"Run {request_id} was triggered, but its status could not be read: {exc} "
-                "The next `pulumi up` reads it again; nothing is sent."
-            )
+        last, problem = await_request(
+            client,
+            request_id,
+            poll_interval=poll_interval,
+            timeout=timeout,
+            deadline=deadline,
+            then="the next `pulumi up` waits for it again (nothing is sent), or raise "
+            "timeout_seconds.",
+        )
+        if problem:
+            failed = last is not None and last.outcome == "failed"
+            return outs, f"{problem} {RERUN_HINT if failed else NOTHING_SENT_AGAIN}"
+        assert last is not None
         message = last.message or message
-        if timed_out:
-            return outs, (
-                f"Run {request_id} did not finish within {timeout:g} s (last status "
-                f"{last.status or 'unknown'}). It may still be running; the next `pulumi up` "
-                "waits for it again (nothing is sent), or raise timeout_seconds."
-            )
-        if last.outcome == "failed":
-            detail = f": {last.message}" if last.message else ""
-            return (
-                outs,
-                f"Run {request_id} finished with status {last.status}{detail}. {RERUN_HINT}",
-            )
         statuses.append(last.status or "")
     outs.update(
         status=statuses[-1],

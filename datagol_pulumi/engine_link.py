@@ -22,8 +22,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-#: How often the watcher looks, and how long a "still there" answer is trusted on the path of
-#: a trigger (a connect costs ~0.1 ms; a trigger need not pay it every time).
+#: How often the watcher looks (a connect costs ~0.1 ms; no trigger pays for it).
 CHECK_SECONDS = 1.0
 #: How long an operation in flight may take to return once the engine is gone, before exiting.
 EXIT_GRACE_SECONDS = 30.0
@@ -35,7 +34,6 @@ _gone = threading.Event()
 #: Set once the engine was seen listening: only an engine seen alive can be seen gone (a
 #: provider started with an address nobody ever served, as in tests, watches nothing).
 _seen = threading.Event()
-_checked_at = 0.0
 _active = 0
 
 
@@ -64,17 +62,9 @@ def address() -> str | None:
 
 
 def gone() -> bool:
-    """True once the engine is known to be gone; checked afresh at most once a second."""
-    global _checked_at
-    if _gone.is_set():
-        return True
-    if _address is None:
-        return False
-    now = time.monotonic()
-    if now - _checked_at >= CHECK_SECONDS:
-        _checked_at = now
-        return gone_now()
-    return False
+    """True once the watcher found the engine gone (it looks once a second): free to call on
+    the path of every trigger."""
+    return _gone.is_set()
 
 
 def gone_now() -> bool:

@@ -26,7 +26,8 @@ from typing import Any
 
 from . import engine_link, properties
 from .client import DataGolClient, utc_now
-from .errors import ApiError, DataGolError, TransportError, ValidationError
+from .completion import NO_REQUEST_ID, await_request, failure_text
+from .errors import ApiError, DataGolError, ValidationError
 from .journal import InflightJournal
 from .ledger import ACCEPTED, AMBIGUOUS, REFUSED, UNSENT, Ledger
 from .payload import RequestDigest, digest, rows_digest
@@ -124,8 +125,8 @@ def trigger_run(
     ledger = Ledger.plan(inputs) if previous is None else Ledger.from_outputs(previous)
     if previous is not None:
         ledger.resplit(inputs.get("batch_size"))
-    operation = Operation(client, inputs, ledger, run_count, previous)
-    operation.waits = wait and bool(inputs.get("wait_for_completion"))
+    waits = wait and bool(inputs.get("wait_for_completion"))
+    operation = Operation(client, inputs, ledger, run_count, previous, waits=waits)
     if journal is None or not run:
         return operation.send()
     entry = journal.path(run)
@@ -157,6 +158,8 @@ class Operation:
         ledger: Ledger,
         run_count: int,
         previous: Mapping[str, Any] | None,
+        *,
+        waits: bool,
     ) -> None:
         self.client, self.inputs, self.ledger = client, inputs, ledger
         self.run_count = run_count
@@ -177,7 +180,7 @@ class Operation:
         #: accepted request ids instead of being written off.
         self.note: Callable[[list[dict[str, Any]]], bool] | None = None
         #: Whether this operation waits for the run to finish (else a completion step does).
-        self.waits = bool(inputs.get("wait_for_completion"))
+        self.waits = waits
 
     def send(self) -> dict[str, Any]:
         try:
@@ -246,37 +249,26 @@ class Operation:
             self.current = index
             batch = self.ledger.batches[index]
             if batch.request_id is None:
-                batch.error = (
-                    "DataGOL's answer carried no request id, so completion cannot be awaited; "
-                    "the run was triggered. Set wait_for_completion to false for this service."
-                )
+                batch.error = NO_REQUEST_ID
                 return
-            try:
-                last, timed_out = self.client.wait_for_run(
-                    batch.request_id,
-                    poll_interval=poll_interval,
-                    timeout=max(0.0, deadline - time.monotonic()),
-                    # An engine that is gone records nothing: stop polling (the journal keeps
-                    # the request ids, and the next `up` re-attaches to them).
-                    stop=engine_link.gone,
-                )
-            except (ApiError, TransportError) as exc:
-                batch.error = (
-                    f"Run {batch.request_id} was triggered, but its status could not be read: {exc}"
-                )
-                return
-            batch.status = last.status or batch.status
-            self.message = last.message or self.message
-            if timed_out:
-                batch.error = (
-                    f"Run {batch.request_id} did not finish within {timeout:g} s (last status "
-                    f"{last.status or 'unknown'}). It may still be running; raise "
-                    "timeout_seconds to wait longer, or `pulumi refresh` later to read its status."
-                )
-                return
-            batch.outcome = last.outcome
-            if last.outcome == "failed":
-                batch.error = failure_text(batch.request_id, last.status, last.message)
+            last, batch.error = await_request(
+                self.client,
+                batch.request_id,
+                poll_interval=poll_interval,
+                timeout=timeout,
+                deadline=deadline,
+                then="raise timeout_seconds to wait longer, or `pulumi refresh` later to read "
+                "its status.",
+                # An engine that is gone records nothing: stop polling (the journal keeps the
+                # request ids, and the next `up` re-attaches to them).
+                stop=engine_link.gone,
+            )
+            if last is not None:
+                batch.status = last.status or batch.status
+                self.message = last.message or self.message
+                if last.final:
+                    batch.outcome = last.outcome
+            if batch.error:
                 return
         self.finished_at = utc_now()
         self.duration = round(time.monotonic() - self.started, 3)
@@ -340,11 +332,6 @@ class Operation:
             operation_id=self.id,
         )
         return outs
-
-
-def failure_text(request_id: str | None, status: str | None, message: str | None) -> str:
-    detail = f": {message}" if message else ""
-    return f"Run {request_id} finished with status {status}{detail}."
 
 
 def refresh_status(client: DataGolClient, outputs: Mapping[str, Any]) -> dict[str, Any]:

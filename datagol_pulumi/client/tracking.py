@@ -84,20 +84,18 @@ class TrackedHTTPSConnection(_Tracked, HTTPSConnection):
     pass
 
 
-class TrackedHTTPConnectionPool(HTTPConnectionPool):
-    ConnectionCls = TrackedHTTPConnection
-
+class _TrackedPool:
     def urlopen(self, *args: Any, **kwargs: Any) -> Any:
         _STATE.set(NOT_WRITTEN)  # one call per attempt: a resend starts afresh
-        return super().urlopen(*args, **kwargs)
+        return super().urlopen(*args, **kwargs)  # type: ignore[misc]
 
 
-class TrackedHTTPSConnectionPool(HTTPSConnectionPool):
+class TrackedHTTPConnectionPool(_TrackedPool, HTTPConnectionPool):
+    ConnectionCls = TrackedHTTPConnection
+
+
+class TrackedHTTPSConnectionPool(_TrackedPool, HTTPSConnectionPool):
     ConnectionCls = TrackedHTTPSConnection
-
-    def urlopen(self, *args: Any, **kwargs: Any) -> Any:
-        _STATE.set(NOT_WRITTEN)
-        return super().urlopen(*args, **kwargs)
 
 
 POOL_CLASSES = {"http": TrackedHTTPConnectionPool, "https": TrackedHTTPSConnectionPool}

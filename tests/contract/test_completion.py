@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pulumi.runtime import rpc
 
 from datagol_pulumi.completion import target
 from datagol_pulumi.emulator import Emulator
@@ -116,3 +117,19 @@ def test_a_run_that_waited_inside_its_own_step_is_taken_as_finished_without_a_re
     done = completions.create({"runs": {"": target(waited_in_create)}}).outs["runs"][""]
     assert done["status"] == "COMPLETED" and done["awaited"] is True
     assert emulator.requests() == []
+
+
+def test_a_completion_whose_run_is_triggered_again_in_preview_plans_an_update(
+    emulator: Emulator, make_provider
+) -> None:
+    # In a preview the run's new outputs are unknown (sent as the engine's unknown): the whole
+    # input when the run itself is replaced, one value when only some outputs will change.
+    emulator.configure(job_seconds=0)
+    runs, completions = make_provider(), make_provider(ExtractionRunCompletionProvider)
+    run = runs.create(awaited_run()).outs
+    first = completions.create({"runs": {"": target(run)}}).outs
+    emulator.clear_requests()
+    assert completions.diff("c", first, {"runs": rpc.UNKNOWN}).changes is True
+    pending = {**target(run), "operation_id": rpc.UNKNOWN, "request_ids": rpc.UNKNOWN}
+    assert completions.diff("c", first, {"runs": {"": pending}}).changes is True
+    assert emulator.requests() == []  # a diff reads nothing

@@ -113,6 +113,16 @@ def with_triggers(stack: Any, name: str, triggers: dict[str, Any]) -> None:
     stack.set_runs(runs)
 
 
+def settled(stack: Any, after: dict[str, Any]) -> None:
+    """After the upgrade's `up`: a preview and an `up` with nothing to do, sending nothing."""
+    noop = stack.preview("--diff")  # nothing to change, no output left unknown
+    assert "~ " not in noop.stdout and "[unknown]" not in noop.stdout, noop.stdout
+    again = stack.up()
+    assert stack.emulator.requests() == []
+    assert "created" not in again.stdout and "updated" not in again.stdout
+    assert stack.state() == after
+
+
 def gets_only_for(emulator: Any, request_id: str) -> None:
     gets = emulator.requests(method="GET")
     assert gets, "the completion read no status"
@@ -145,12 +155,7 @@ def test_upgrade_from_0_2_0_adds_completions_without_a_request(make_stack, tmp_p
     assert outputs["b"]["finished_at"] == before[waited]["outputs"]["finished_at"]
     assert outputs["a"]["request_id"] == before[fire_and_forget]["outputs"]["request_id"]
 
-    noop = stack.preview("--diff")  # nothing to change, no output left unknown
-    assert "~ " not in noop.stdout and "[unknown]" not in noop.stdout, noop.stdout
-    again = stack.up()
-    assert emulator.requests() == []
-    assert "created" not in again.stdout and "updated" not in again.stdout
-    assert stack.state() == after
+    settled(stack, after)
 
     # Still a working stack: a re-run of the waited run is one POST, and its completion
     # waits for the new request id only.
@@ -200,12 +205,7 @@ def test_upgrade_from_0_2_0_group_adds_one_completion_without_a_request(
     outputs = stack.outputs()
     assert outputs["c"]["status"] == outputs["d"]["status"] == "COMPLETED"
 
-    noop = stack.preview("--diff")  # nothing to change, no output left unknown
-    assert "~ " not in noop.stdout and "[unknown]" not in noop.stdout, noop.stdout
-    again = stack.up()
-    assert emulator.requests() == []
-    assert "created" not in again.stdout and "updated" not in again.stdout
-    assert stack.state() == after
+    settled(stack, after)
 
     with_triggers(stack, "d", {"rerun": 1})
     stack.up()

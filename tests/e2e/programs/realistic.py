@@ -49,6 +49,7 @@ class Warehouse(pulumi.ComponentResource):
 if config.get("role") == "upstream":
     pulumi.export("invoices_folder", "finance/invoices 2026")
     pulumi.export("invoices_extraction", "invoice-fields")
+    pulumi.export("orders_wait", True)
 else:
     step = config.get_int("step") or 0
     upstream = pulumi.StackReference(f"{pulumi.get_organization()}/{pulumi.get_project()}/upstream")
@@ -83,6 +84,9 @@ else:
         element_id=warehouse.orders_column,
         mode="new",
         triggers={"table": contracts.id},
+        # Whether to wait is another stack's output: its completion is declared all the same.
+        wait_for_completion=upstream.require_output("orders_wait"),
+        poll_interval_seconds=0.1,
         opts=pulumi.ResourceOptions(parent=warehouse),
     )
     nightly = ExtractionRunGroup(

@@ -23,6 +23,16 @@ def awaited_run(**extra: Any) -> dict[str, Any]:
     return {**BASE_RUN, **WAIT, "__awaited_by_completion": True, **extra}
 
 
+def awaited_once(emulator: Emulator, make_provider) -> tuple[Any, Any, dict, dict]:
+    """A run and its completion, created and finished; the emulator's record cleared."""
+    emulator.configure(job_seconds=0)
+    runs, completions = make_provider(), make_provider(ExtractionRunCompletionProvider)
+    run = runs.create(awaited_run()).outs
+    first = completions.create({"runs": {"": target(run)}}).outs
+    emulator.clear_requests()
+    return runs, completions, run, first
+
+
 def test_a_run_awaited_by_a_completion_returns_once_answered_and_the_completion_waits(
     emulator: Emulator, make_provider
 ) -> None:
@@ -43,11 +53,7 @@ def test_a_run_awaited_by_a_completion_returns_once_answered_and_the_completion_
 def test_a_completion_with_nothing_new_to_await_reads_nothing(
     emulator: Emulator, make_provider
 ) -> None:
-    emulator.configure(job_seconds=0)
-    runs, completions = make_provider(), make_provider(ExtractionRunCompletionProvider)
-    run = runs.create(awaited_run()).outs
-    first = completions.create({"runs": {"": target(run)}}).outs
-    emulator.clear_requests()
+    runs, completions, run, first = awaited_once(emulator, make_provider)
     news = {"runs": {"": target(run)}}
     assert completions.diff("c", first, news).changes is False
     # The run re-triggered: a new operation id and request id make the completion wait again.
@@ -124,11 +130,7 @@ def test_a_completion_whose_run_is_triggered_again_in_preview_plans_an_update(
 ) -> None:
     # In a preview the run's new outputs are unknown (sent as the engine's unknown): the whole
     # input when the run itself is replaced, one value when only some outputs will change.
-    emulator.configure(job_seconds=0)
-    runs, completions = make_provider(), make_provider(ExtractionRunCompletionProvider)
-    run = runs.create(awaited_run()).outs
-    first = completions.create({"runs": {"": target(run)}}).outs
-    emulator.clear_requests()
+    runs, completions, run, first = awaited_once(emulator, make_provider)
     assert completions.diff("c", first, {"runs": rpc.UNKNOWN}).changes is True
     pending = {**target(run), "operation_id": rpc.UNKNOWN, "request_ids": rpc.UNKNOWN}
     assert completions.diff("c", first, {"runs": {"": pending}}).changes is True

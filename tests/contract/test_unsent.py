@@ -88,6 +88,7 @@ class Listener:
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.accepted = 0
+        self.conns: list[socket.socket] = []
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -97,6 +98,7 @@ class Listener:
             except OSError:
                 return
             self.accepted += 1
+            self.conns.append(conn)
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
@@ -109,7 +111,14 @@ class Listener:
         raise NotImplementedError
 
     def close(self) -> None:
-        self.sock.close()
+        # shutdown() first: close() alone leaves a thread blocked in accept() (and in recv() on
+        # a stalled connection) holding the socket open in the kernel for the rest of the run.
+        for sock in (self.sock, *self.conns):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
 
 
 class TlsFront(Listener):

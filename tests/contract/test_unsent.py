@@ -40,23 +40,33 @@ def _reset(conn: socket.socket) -> None:
 
 
 def _pump(a: socket.socket, b: socket.socket) -> None:
-    """Copy bytes both ways until either side closes."""
+    """Copy bytes both ways until either side ends, then close both.
+
+    Neither thread closes a socket the other may be blocked in: an SSL socket keeps its file
+    descriptor's number, so a close under a blocked read frees the number for the next accept
+    (in this test or a later one), and the stale read then eats that connection's bytes and
+    answers them with a TLS alert. shutdown() wakes the other thread; close() waits for both.
+    """
 
     def copy(src: socket.socket, dst: socket.socket) -> None:
         try:
             while data := src.recv(65536):
                 dst.sendall(data)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: an SSL socket the other side shut down
             pass
         finally:
             for s in (a, b):
                 try:
-                    s.close()
-                except OSError:
+                    s.shutdown(socket.SHUT_RDWR)
+                except (OSError, ValueError):
                     pass
 
-    threading.Thread(target=copy, args=(b, a), daemon=True).start()
+    back = threading.Thread(target=copy, args=(b, a), daemon=True)
+    back.start()
     copy(a, b)
+    back.join()
+    a.close()
+    b.close()
 
 
 def _read_request(conn: socket.socket) -> bytes:
@@ -110,15 +120,23 @@ class Listener:
     def serve(self, conn: socket.socket) -> None:
         raise NotImplementedError
 
+    def _pump(self, a: socket.socket, b: socket.socket) -> None:
+        self.conns += [a, b]  # so that close() can wake the pump's threads
+        _pump(a, b)
+
     def close(self) -> None:
-        # shutdown() first: close() alone leaves a thread blocked in accept() (and in recv() on
-        # a stalled connection) holding the socket open in the kernel for the rest of the run.
-        for sock in (self.sock, *self.conns):
+        # shutdown() wakes the threads blocked in accept() or recv(); the connections are closed
+        # by the threads that use them (see _pump), so no descriptor is freed under a reader.
+        for sock in self.conns:
             try:
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
+            except (OSError, ValueError):
                 pass
-            sock.close()
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
 
 
 class TlsFront(Listener):
@@ -135,8 +153,8 @@ class TlsFront(Listener):
 
     def serve(self, conn: socket.socket) -> None:
         if self.mode == "relay":
-            tls = self.context.wrap_socket(conn, server_side=True)
-            _pump(tls, socket.create_connection(("127.0.0.1", self.target)))
+            tls = self.context.wrap_socket(conn, server_side=True)  # conn is detached now
+            self._pump(tls, socket.create_connection(("127.0.0.1", self.target)))
             return
         if self.mode == "read-reset":
             tls = self.context.wrap_socket(conn, server_side=True)
@@ -173,7 +191,7 @@ class ConnectProxy(Listener):
         host, _, port = target.rpartition(":")
         upstream = socket.create_connection((host, int(port)))
         conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-        _pump(conn, upstream)
+        self._pump(conn, upstream)
 
 
 class ReadThenReset(Listener):

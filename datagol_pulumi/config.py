@@ -9,6 +9,7 @@ provider is pickled into the stack state, and settings hold the token).
 from __future__ import annotations
 
 import ipaddress
+import json
 import math
 import os
 from collections.abc import Callable, Collection, Mapping
@@ -200,7 +201,13 @@ class Settings:
             raw = value(key)
             if raw is None:
                 return default
-            return tuple(s.strip().upper() for s in raw.split(",") if s.strip())
+            items = status_list(raw)
+            if items is None:
+                raise ConfigurationError(
+                    f"{NAMESPACE}:{key} must be a list of statuses or a comma-separated string, "
+                    f"got {raw!r}; e.g. `pulumi config set --path '{NAMESPACE}:{key}[0]' DONE`"
+                )
+            return items or default
 
         def flag(key: str) -> bool:
             raw = value(key)
@@ -269,6 +276,24 @@ class Settings:
                         "credentials are only sent over https. Use https, or set "
                         f"`pulumi config set {NAMESPACE}:allowInsecureHttp true` if you accept the risk"
                     )
+
+
+def status_list(raw: str) -> tuple[str, ...] | None:
+    """Statuses from a setting: a comma-separated string, or a list. A YAML list in the stack
+    config reaches the provider as JSON text (``["COMPLETED","DONE"]``), so text that starts
+    with ``[`` is read as JSON. None: a JSON list that is not a list of plain values."""
+    text = raw.strip()
+    if text.startswith("["):
+        try:
+            items = json.loads(text)
+        except ValueError:
+            return None
+        if not isinstance(items, list) or any(isinstance(i, (dict, list)) for i in items):
+            return None
+        parts = ["" if i is None else str(i) for i in items]
+    else:
+        parts = text.split(",")
+    return tuple(p.strip().upper() for p in parts if p.strip())
 
 
 #: The settings sent as they are, in a header or the token request's form: each must be

@@ -46,8 +46,19 @@ _DERIVED = {
     "where_clause": ("request_digest",),
 }
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|m|s|ms)")
-_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+# Go's time.ParseDuration units, as the engine reads customTimeouts. The two-letter units come
+# first: with "m" before "ms", "500ms" would never match.
+_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|h|m|s)")
+_UNITS = {
+    "h": 3600.0,
+    "m": 60.0,
+    "s": 1.0,
+    "ms": 1e-3,
+    "us": 1e-6,
+    "µs": 1e-6,
+    "μs": 1e-6,
+    "ns": 1e-9,
+}
 _HOOK_LOCK = threading.Lock()
 #: Inputs whose numbers DataGOL must receive exactly (ids, rows, triggers).
 _EXACT_PROPERTIES = frozenset((*REPLACE_PROPERTIES, "rows", "triggers"))

@@ -28,7 +28,8 @@ from .errors import ConfigurationError, ValidationError
 from .journal import InflightJournal
 from .reconcile import NOT_SENT, reconcile_group
 from .runs import carry_over, has_pending, new_resource_id, refresh_status, trigger_run, validated
-from .validation import changed_properties, check_group, check_run, present
+from .secrecy import SECRET_INPUTS_KEY, secret_inputs
+from .validation import changed_properties, check_group, check_run, present, run_secret
 from .wire import is_unknown, plain
 
 #: The run's URN, computed by the program (the SDK hands create no URN): it names the run in
@@ -44,7 +45,7 @@ REPLACE_ON_CHANGES_KEY = "__replace_on_changes"
 #: then return once DataGOL answered the POSTs, so that state holds the request ids at once.
 AWAITED_BY_COMPLETION_KEY = "__awaited_by_completion"
 
-_RUN_KEYS = (REPLACE_ON_CHANGES_KEY, URN_KEY, AWAITED_BY_COMPLETION_KEY)
+_RUN_KEYS = (REPLACE_ON_CHANGES_KEY, URN_KEY, AWAITED_BY_COMPLETION_KEY, SECRET_INPUTS_KEY)
 _GROUP_KEYS = (URN_KEY, SECRET_KEYS_KEY, AWAITED_BY_COMPLETION_KEY)
 
 
@@ -120,7 +121,7 @@ def _public(props: Mapping[str, Any]) -> dict[str, Any]:
 
 def check_run_inputs(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """Normalised inputs (with the program's ``__`` keys kept) and (property, reason) failures."""
-    inputs, failures = check_run(_public(news))
+    inputs, failures = check_run(_public(news), secret_inputs(news))
     inputs.update(_internal(news, _RUN_KEYS))
     return inputs, failures
 
@@ -150,6 +151,7 @@ def create_run(context: Context, props: Mapping[str, Any]) -> tuple[str, dict[st
         journal=context.journal,
         run=props.get(URN_KEY),
         wait=not props.get(AWAITED_BY_COMPLETION_KEY),
+        secret=secret_inputs(props),
     )
     return new_resource_id(outs), present(outs)
 
@@ -174,6 +176,7 @@ def update_run(
         run=news.get(URN_KEY),
         previous=previous,
         wait=not news.get(AWAITED_BY_COMPLETION_KEY),
+        secret=secret_inputs(news),
     )
     return present(outs)
 
@@ -186,7 +189,7 @@ def read_run(context: Context, props: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def check_group_inputs(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-    inputs, failures = check_group(_public(news))
+    inputs, failures = check_group(_public(news), secret_inputs(news), _secret_keys(news))
     inputs.update(_internal(news, _GROUP_KEYS))
     return inputs, failures
 
@@ -222,7 +225,8 @@ def update_group(
 def _reconcile(
     context: Context, props: Mapping[str, Any], previous: Mapping[str, Any]
 ) -> dict[str, Any]:
-    inputs, failures = check_group(_public(props))
+    secret, secret_keys = secret_inputs(props), _secret_keys(props)
+    inputs, failures = check_group(_public(props), secret, secret_keys)
     if failures:
         raise ValidationError(failures)
     results = reconcile_group(
@@ -233,6 +237,7 @@ def _reconcile(
         journal=context.journal,
         group=props.get(URN_KEY),
         wait=not props.get(AWAITED_BY_COMPLETION_KEY),
+        secret={key: run_secret(key, secret, secret_keys) for key in inputs["runs"]},
     )
     return {
         "results": _protect(results, _secret_keys(props)),

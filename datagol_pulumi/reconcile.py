@@ -8,7 +8,7 @@ success, and a trigger refused before anything started never costs a key its pre
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -33,10 +33,12 @@ def reconcile_group(
     journal: InflightJournal | None = None,
     group: str | None = None,
     wait: bool = True,
+    secret: Mapping[str, Collection[str]] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Outputs per run key: trigger new, changed and unfinished runs concurrently, carry over
     the rest. ``group`` is the group's URN: with the key, it names each run in the journal.
-    ``wait`` False leaves waiting to a completion step (see :func:`runs.trigger_run`)."""
+    ``wait`` False leaves waiting to a completion step (see :func:`runs.trigger_run`).
+    ``secret``: per key, the run's inputs that hold a secret (kept out of its messages)."""
     results: dict[str, dict[str, Any]] = {}
     plans: dict[str, tuple[int, Mapping[str, Any] | None]] = {}
     for key, inputs in runs.items():
@@ -64,6 +66,7 @@ def reconcile_group(
                 previous=resume,
                 held=held,
                 wait=wait,
+                secret=(secret or {}).get(key, ()),
             )
         except Exception as exc:  # noqa: BLE001 - trigger_run raises only when nothing started
             return refused(runs[key], previous.get(key), f"{exc}{_RETRY}")

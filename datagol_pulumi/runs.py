@@ -20,18 +20,20 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
 from . import engine_link, properties
 from .client import DataGolClient, utc_now
+from .client.masking import mask, masking, secret_values
 from .completion import NO_REQUEST_ID, await_request, failure_text
 from .errors import ApiError, DataGolError, ValidationError
 from .journal import InflightJournal
 from .ledger import ACCEPTED, AMBIGUOUS, REFUSED, UNSENT, Ledger
 from .payload import RequestDigest, digest, rows_digest
 from .properties import names
+from .secrecy import secret_inputs
 from .validation import (
     DEFAULT_POLL_INTERVAL_SECONDS,
     DEFAULT_TIMEOUT_SECONDS,
@@ -60,9 +62,10 @@ def failure_of_operation(new: Mapping[str, Any], old: Mapping[str, Any]) -> str 
 
 
 def validated(inputs: Mapping[str, Any], subject: str = "") -> dict[str, Any]:
-    """Normalised run inputs, or :class:`ValidationError` naming each bad property."""
+    """Normalised run inputs, or :class:`ValidationError` naming each bad property (never
+    quoting the value of one the program marked secret)."""
     clean = {k: v for k, v in inputs.items() if not k.startswith("__")}
-    normalised, failures = check_run(clean)
+    normalised, failures = check_run(clean, secret_inputs(inputs))
     if failures:
         raise ValidationError(failures, subject)
     return normalised
@@ -108,8 +111,12 @@ def trigger_run(
     previous: Mapping[str, Any] | None = None,
     held: list[Path] | None = None,
     wait: bool = True,
+    secret: Collection[str] = (),
 ) -> dict[str, Any]:
     """Send a run's batches, wait if asked, and return its outputs.
+
+    ``secret``: the inputs that hold a secret (:func:`secrecy.secret_inputs`); no error or
+    message of this run, the server's included, contains one of their values.
 
     With ``wait`` False the run is returned once DataGOL answered, whatever
     ``wait_for_completion`` says: an ExtractionRunCompletion waits for it in a step of its own
@@ -122,6 +129,20 @@ def trigger_run(
     ``held``, the run's journal entry is added to it instead of being removed on answering: a
     group's state is recorded only once all its runs have answered.
     """
+    with masking(secret_values(inputs, secret)):
+        return _trigger_run(client, inputs, run_count, journal, run, previous, held, wait)
+
+
+def _trigger_run(
+    client: DataGolClient,
+    inputs: Mapping[str, Any],
+    run_count: int,
+    journal: InflightJournal | None,
+    run: str | None,
+    previous: Mapping[str, Any] | None,
+    held: list[Path] | None,
+    wait: bool,
+) -> dict[str, Any]:
     ledger = Ledger.plan(inputs) if previous is None else Ledger.from_outputs(previous)
     if previous is not None:
         ledger.resplit(inputs.get("batch_size"))
@@ -276,7 +297,9 @@ class Operation:
     def _record_unexpected(self, exc: Exception) -> None:
         index = self.current if self.current is not None else len(self.ledger.batches) - 1
         batch = self.ledger.batches[index]
-        text = f"unexpected error once the request may have been sent ({type(exc).__name__}: {exc})"
+        text = mask(
+            f"unexpected error once the request may have been sent ({type(exc).__name__}: {exc})"
+        )
         if batch.state in (UNSENT, REFUSED):  # it was in flight: it may have started a job
             batch.state = AMBIGUOUS
         batch.error = text

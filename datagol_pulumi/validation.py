@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
+from .ids import NOT_SHOWN, check_id
 from .payload import canonical_json, rows_digest
 from .properties import GROUP_INPUTS, RUN_INPUTS, names
+from .secrecy import ALL, is_secret
 from .wire import (
     MAX_ROW_DEPTH,
-    MAX_SAFE_INTEGER,
     is_unknown,
     legacy_floats,
     plain,
@@ -86,22 +87,21 @@ def _type_name(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
-def _check_id(inputs: Mapping[str, Any], prop: str, out: dict, failures: list[Failure]) -> None:
-    value = inputs.get(prop)
-    if type(value) is float and value.is_integer() and abs(value) <= MAX_SAFE_INTEGER:
-        value = int(value)  # the engine carries 7781 as 7781.0; the id is "7781"
-    if value is None or value == "":
-        failures.append((prop, f"{prop} is required"))
-    elif isinstance(value, bool) or not isinstance(value, (str, int)):
-        failures.append(
-            (prop, f"{prop} must be a string (quote it if it looks like a number), got {value!r}")
-        )
-    else:
-        out[prop] = str(value)
+def _shown(value: Any, hidden: bool, text: str | None = None) -> str:
+    """``value`` as a message quotes it (``text``, else its repr), unless it was secret."""
+    if hidden:
+        return NOT_SHOWN
+    return repr(value) if text is None else text
 
 
 def _check_number(
-    inputs: Mapping[str, Any], prop: str, out: dict, failures: list[Failure], *, integer: bool
+    inputs: Mapping[str, Any],
+    prop: str,
+    out: dict,
+    failures: list[Failure],
+    *,
+    integer: bool,
+    hidden: bool = False,
 ) -> None:
     value = inputs.get(prop)
     if value is None or is_unknown(value):
@@ -110,9 +110,11 @@ def _check_number(
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         failures.append((prop, f"{prop} must be {kind} greater than 0, got {_type_name(value)}"))
     elif integer and (isinstance(value, float) and not value.is_integer()):
-        failures.append((prop, f"{prop} must be {kind} greater than 0, got {value}"))
+        got = _shown(value, hidden, str(value))
+        failures.append((prop, f"{prop} must be {kind} greater than 0, got {got}"))
     elif not math.isfinite(value) or value <= 0:
-        failures.append((prop, f"{prop} must be {kind} greater than 0, got {value}"))
+        got = _shown(value, hidden, str(value))
+        failures.append((prop, f"{prop} must be {kind} greater than 0, got {got}"))
     else:
         out[prop] = int(value) if integer else value
 
@@ -142,19 +144,28 @@ def _check_rows(rows: Any, depth: int, failures: list[Failure]) -> None:
         )
 
 
-def check_run(inputs: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]:
+def check_run(
+    inputs: Mapping[str, Any], secret: Collection[str] = ()
+) -> tuple[dict[str, Any], list[Failure]]:
     """Validate and normalise one run's inputs.
 
     Returns the normalised inputs (element type upper-cased, mode lower-cased and defaulted,
     numeric ids as strings) and the failures, each naming its property. Values still unknown
-    during preview are passed through unchecked.
+    during preview are passed through unchecked. ``secret``: the inputs that hold a secret
+    (:func:`secrecy.secret_inputs`); a failure of one says which property and why, never its
+    value.
     """
     inputs = dict(inputs)
     scans = {key: scan(value) for key, value in inputs.items()}
-    for key, (_, secret, _, _) in list(scans.items()):
-        if secret:
-            inputs[key] = unwrap(inputs[key])
-            scans[key] = scan(inputs[key])
+    wrapped = {key for key, (_, holds_secret, _, _) in scans.items() if holds_secret}
+    for key in wrapped:
+        inputs[key] = unwrap(inputs[key])
+        scans[key] = scan(inputs[key])
+    secret = frozenset(secret) | wrapped  # a value still wrapped as a secret is one too
+
+    def hidden(prop: str) -> bool:
+        return is_secret(prop, secret)
+
     for key in ("rows", "triggers"):
         # Not past the depth that is refused below: whole_numbers recurses.
         if key in scans and scans[key][3] and scans[key][2] <= MAX_ROW_DEPTH + 1:
@@ -171,24 +182,35 @@ def check_run(inputs: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]
 
     for prop in REPLACE_PROPERTIES:
         if not is_unknown(inputs.get(prop)):
-            _check_id(inputs, prop, out, failures)
+            check_id(inputs, prop, out, failures, hidden=hidden(prop))
+    refused_ids = {prop for prop, _ in failures}
 
     workspace_id = out.get("workspace_id")
-    if isinstance(workspace_id, str) and not is_unknown(workspace_id):
+    if (
+        isinstance(workspace_id, str)
+        and not is_unknown(workspace_id)
+        and "workspace_id" not in refused_ids
+    ):
         try:
             uuid.UUID(workspace_id)
         except ValueError:
-            failures.append(("workspace_id", f"workspace_id must be a UUID, got {workspace_id!r}"))
+            got = _shown(workspace_id, hidden("workspace_id"))
+            failures.append(("workspace_id", f"workspace_id must be a UUID, got {got}"))
 
     element_type = out.get("element_type")
-    if isinstance(element_type, str) and not is_unknown(element_type):
+    if (
+        isinstance(element_type, str)
+        and not is_unknown(element_type)
+        and "element_type" not in refused_ids
+    ):
         if element_type.upper() in ELEMENT_TYPES:
             out["element_type"] = element_type.upper()
         else:
+            got = _shown(element_type, hidden("element_type"))
             failures.append(
                 (
                     "element_type",
-                    f"element_type must be one of {', '.join(ELEMENT_TYPES)}, got {element_type!r}",
+                    f"element_type must be one of {', '.join(ELEMENT_TYPES)}, got {got}",
                 )
             )
 
@@ -198,10 +220,13 @@ def check_run(inputs: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]
     if is_unknown(mode):
         mode = None  # nothing below can be checked against an unknown mode
     elif not isinstance(mode, str) or mode.lower() not in MODES:
-        failures.append(("mode", f"mode must be one of {', '.join(MODES)}, got {mode!r}"))
+        got = _shown(mode, hidden("mode"))
+        failures.append(("mode", f"mode must be one of {', '.join(MODES)}, got {got}"))
         mode = None
     else:
         mode = out["mode"] = mode.lower()
+    # The mode, as the messages below name it: a secret mode is not named.
+    named_mode = "the secret mode" if hidden("mode") else f"mode {mode!r}"
 
     where_clause = inputs.get("where_clause")
     if where_clause is not None and not is_unknown(where_clause):
@@ -213,7 +238,7 @@ def check_run(inputs: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]
             failures.append(
                 (
                     "where_clause",
-                    f"where_clause is not used with mode {mode!r}; use mode 'filter' or 'new', "
+                    f"where_clause is not used with {named_mode}; use mode 'filter' or 'new', "
                     "or remove where_clause",
                 )
             )
@@ -228,7 +253,7 @@ def check_run(inputs: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]
             _check_rows(rows, scans.get("rows", (False, False, 0, False))[2], failures)
     elif rows is not None and mode is not None:
         failures.append(
-            ("rows", f"rows are only sent with mode 'selected', not {mode!r}; remove rows")
+            ("rows", f"rows are only sent with mode 'selected', not {named_mode}; remove rows")
         )
 
     _check_bool(inputs, "extract_only_new", out, failures)
@@ -247,11 +272,13 @@ def check_run(inputs: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]
         )
 
     _check_bool(inputs, "wait_for_completion", out, failures)
-    _check_number(inputs, "poll_interval_seconds", out, failures, integer=False)
-    _check_number(inputs, "timeout_seconds", out, failures, integer=False)
-    _check_number(inputs, "batch_size", out, failures, integer=True)
+    for prop in ("poll_interval_seconds", "timeout_seconds", "batch_size"):
+        integer = prop == "batch_size"
+        _check_number(inputs, prop, out, failures, integer=integer, hidden=hidden(prop))
     if inputs.get("batch_size") is not None and mode not in ("selected", None):
-        failures.append(("batch_size", f"batch_size only applies to mode 'selected', not {mode!r}"))
+        failures.append(
+            ("batch_size", f"batch_size only applies to mode 'selected', not {named_mode}")
+        )
 
     if mode == "selected" and "rows" not in unknown and not any(p == "rows" for p, _ in failures):
         _check_encoding(rows, inputs.get("batch_size"), failures)
@@ -320,10 +347,16 @@ GROUP_RUN_DEFAULTS = ("wait_for_completion", "poll_interval_seconds", "timeout_s
 DEFAULT_MAX_CONCURRENCY = 16
 
 
-def check_group(inputs: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]:
+def check_group(
+    inputs: Mapping[str, Any],
+    secret: Collection[str] = (),
+    secret_runs: Collection[str] = (),
+) -> tuple[dict[str, Any], list[Failure]]:
     """Validate an ExtractionRunGroup: each run as :func:`check_run` does, named by its key.
 
     Group-level defaults are folded into every run, so each normalised run is complete.
+    ``secret``: the group's inputs that hold a secret; ``secret_runs``: the run keys whose
+    inputs do. No message quotes a value of either.
     """
     inputs = plain(dict(inputs))
     out: dict[str, Any] = {}
@@ -338,8 +371,9 @@ def check_group(inputs: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure
             )
     defaults_out: dict[str, Any] = {}
     _check_bool(inputs, "wait_for_completion", defaults_out, failures)
-    _check_number(inputs, "poll_interval_seconds", defaults_out, failures, integer=False)
-    _check_number(inputs, "timeout_seconds", defaults_out, failures, integer=False)
+    for prop in ("poll_interval_seconds", "timeout_seconds"):
+        hide = is_secret(prop, secret)
+        _check_number(inputs, prop, defaults_out, failures, integer=False, hidden=hide)
     for prop in GROUP_RUN_DEFAULTS:
         if inputs.get(prop) is not None:
             out[prop] = inputs[prop]
@@ -348,7 +382,8 @@ def check_group(inputs: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure
     if max_concurrency is None:
         out["max_concurrency"] = DEFAULT_MAX_CONCURRENCY
     else:
-        _check_number(inputs, "max_concurrency", out, failures, integer=True)
+        hide = is_secret("max_concurrency", secret)
+        _check_number(inputs, "max_concurrency", out, failures, integer=True, hidden=hide)
 
     runs = inputs.get("runs")
     if wholly_unknown(runs):
@@ -369,8 +404,16 @@ def check_group(inputs: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure
             continue
         merged = {p: inputs.get(p) for p in GROUP_RUN_DEFAULTS if inputs.get(p) is not None}
         merged.update({k: v for k, v in spec.items() if v is not None})
-        normalised, run_failures = check_run(merged)
+        normalised, run_failures = check_run(merged, run_secret(key, secret, secret_runs))
         normalised_runs[key] = normalised
         failures.extend((f"runs.{key}.{prop}", f"run {key!r}: {why}") for prop, why in run_failures)
     out["runs"] = normalised_runs
     return out, failures
+
+
+def run_secret(key: str, secret: Collection[str], secret_runs: Collection[str]) -> frozenset[str]:
+    """The inputs of a group's run ``key`` that hold a secret: all of them when the run (or
+    the whole ``runs`` input) is secret, else the group-level defaults it inherits that are."""
+    if is_secret("runs", secret) or ALL in secret_runs or key in secret_runs:
+        return frozenset({ALL})
+    return frozenset(p for p in GROUP_RUN_DEFAULTS if is_secret(p, secret))

@@ -13,9 +13,11 @@ import requests
 
 from .._version import __version__
 from ..config import Settings
+from ..errors import DataGolError
 from ..payload import TriggerRequest, status_path
 from .credentials import Credentials
 from .failures import MESSAGE_KEYS, api_error, find_text, reply_json, scopes
+from .masking import mask, mask_error
 from .transport import Reply, Transport
 
 USER_AGENT = f"datagol-pulumi/{__version__} python-requests/{requests.__version__}"
@@ -98,10 +100,11 @@ class DataGolClient:
         )
         payload = reply_json(reply)
         status = find_text(payload, ("status", "state"))
+        message = find_text(payload, MESSAGE_KEYS)
         return TriggerResult(
             request_id=find_request_id(payload),
             status=status.upper() if status else None,
-            message=find_text(payload, MESSAGE_KEYS),
+            message=self._scrub(message) if message else None,
         )
 
     def poll_status(self, request_id: str) -> RunStatus:
@@ -152,14 +155,22 @@ class DataGolClient:
     ) -> Reply:
         # The query is encoded here once, not by requests on every attempt.
         url = self.settings.base_url + path + (f"?{urlencode(params)}" if params else "")
-        reply = self._send(method, url, data, headers)
-        if reply.status == 401 and self._credentials.renewable:
-            # An expired access token: the request was refused, so resending is safe.
-            self._credentials.renew()
+        try:
             reply = self._send(method, url, data, headers)
-        if 200 <= reply.status < 300:
-            return reply
-        raise api_error(self.settings, method, url, reply, not_found=not_found, scrub=self._scrub)
+            if reply.status == 401 and self._credentials.renewable:
+                # An expired access token: the request was refused, so resending is safe.
+                self._credentials.renew()
+                reply = self._send(method, url, data, headers)
+            if 200 <= reply.status < 300:
+                return reply
+            raise api_error(
+                self.settings, method, url, reply, not_found=not_found, scrub=self._scrub
+            )
+        except DataGolError as exc:
+            # Every message built for this request (the server's, the path's ids, the OAuth
+            # endpoint's) leaves without the run's secret input values.
+            mask_error(exc)
+            raise
 
     def _send(
         self, method: str, url: str, data: bytes | None, headers: Mapping[str, str] | None
@@ -170,4 +181,4 @@ class DataGolClient:
     def _scrub(self, text: str) -> str:
         for secret in self._credentials.secrets():
             text = text.replace(secret, "[secret]")
-        return text
+        return mask(text)

@@ -17,6 +17,7 @@ import pulumi
 import pulumi.dynamic
 
 from .completion import target
+from .exact import exact_run
 from .provider import (
     AWAITED_BY_COMPLETION_KEY,
     SECRET_KEYS_KEY,
@@ -26,7 +27,6 @@ from .provider import (
 from .resource import (
     ExtractionRunArgs,
     pickler_kept,
-    refuse_unsafe_integers,
     resource_args,
     run_options,
     run_urn,
@@ -60,9 +60,21 @@ def _spec(resource_name: str, key: str, run: Any) -> Any:
     if isinstance(run, ExtractionRunArgs):
         run = {f.name: getattr(run, f.name) for f in fields(run)}
     if isinstance(run, Mapping):
-        name = f"{resource_name}.runs.{key}"
-        return {k: refuse_unsafe_integers(name, k, v) for k, v in run.items() if v is not None}
-    return run  # an Output of the run's map; check reports what is wrong with it
+        return exact_run(resource_name, run, f"runs.{key}")
+    if isinstance(run, pulumi.Output):
+        # Checked as it resolves, as a map would be; anything else, check reports.
+        return run.apply(lambda resolved: _spec(resource_name, key, resolved))
+    return run
+
+
+def exact_runs(resource_name: str, runs: Any) -> Any:
+    """``runs`` with every run's inputs checked by :func:`~datagol_pulumi.exact.exact_input`
+    (paths ``runs.<key>.<input>``), Outputs at any level as they resolve."""
+    if isinstance(runs, Mapping):
+        return {key: _spec(resource_name, key, run) for key, run in runs.items()}
+    if isinstance(runs, pulumi.Output):
+        return runs.apply(lambda resolved: exact_runs(resource_name, resolved))
+    return runs  # not a map: check says so
 
 
 class ExtractionRunGroup(pulumi.dynamic.Resource, module="datagol", name="ExtractionRunGroup"):
@@ -84,9 +96,7 @@ class ExtractionRunGroup(pulumi.dynamic.Resource, module="datagol", name="Extrac
         """``ExtractionRunGroup(name, ExtractionRunGroupArgs(runs=...), opts)`` or
         ``ExtractionRunGroup(name, runs=..., opts=opts)``."""
         group_args, opts = resource_args(ExtractionRunGroupArgs, resource_name, args, opts, kwargs)
-        runs = group_args.runs
-        if isinstance(runs, Mapping):
-            runs = {key: _spec(resource_name, key, run) for key, run in runs.items()}
+        runs = exact_runs(resource_name, group_args.runs)
         timeout = group_args.timeout_seconds
         props: dict[str, Any] = {
             "runs": runs,

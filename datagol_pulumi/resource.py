@@ -18,7 +18,8 @@ from typing import Any, TypeVar
 import pulumi
 import pulumi.dynamic
 
-from .errors import ConfigurationError, RunFailedError, ValidationError
+from .errors import ConfigurationError, RunFailedError
+from .exact import exact_input
 from .provider import (
     AWAITED_BY_COMPLETION_KEY,
     REPLACE_ON_CHANGES_KEY,
@@ -36,8 +37,7 @@ from .run_completion import (
     target_of,
 )
 from .runs import RUN_OUTPUTS, failure_of_operation
-from .validation import REPLACE_PROPERTIES
-from .wire import plain, unsafe_integers
+from .wire import plain
 
 RUN_TYPE = "pulumi-python:dynamic/datagol:ExtractionRun"
 #: Outputs computed from ``rows`` or ``where_clause``: secret whenever those may be.
@@ -60,8 +60,6 @@ _UNITS = {
     "ns": 1e-9,
 }
 _HOOK_LOCK = threading.Lock()
-#: Inputs whose numbers DataGOL must receive exactly (ids, rows, triggers).
-_EXACT_PROPERTIES = frozenset((*REPLACE_PROPERTIES, "rows", "triggers"))
 
 
 @dataclass
@@ -125,36 +123,6 @@ def resource_args(
         required = [f.name for f in fields(args_type) if f.default is MISSING]  # type: ignore[arg-type]
         return args_type(**{**dict.fromkeys(required), **kwargs}), opts
     return (replace(args, **kwargs) if kwargs else args), opts
-
-
-def refuse_unsafe_integers(resource_name: str, prop: str, value: Any) -> Any:
-    """``value``, refused if it holds an int the engine would round (it carries floats).
-
-    Checked in the program, before the resource is registered; an ``Output`` is checked once
-    it resolves, still before registration.
-    """
-    if prop not in _EXACT_PROPERTIES or value is None:
-        return value
-
-    def refuse(resolved: Any) -> Any:
-        paths = unsafe_integers(resolved, prop)
-        if paths:
-            raise ValidationError(
-                [
-                    (
-                        paths[0],
-                        f"{paths[0]} is a whole number beyond 2**53 "
-                        f"({len(paths)} such value(s)); Pulumi carries numbers as 64-bit floats "
-                        "and would change it: pass it as a string",
-                    )
-                ],
-                resource_name,
-            )
-        return resolved
-
-    if isinstance(value, pulumi.Output):
-        return value.apply(refuse)
-    return refuse(value)
 
 
 def datagol_provider() -> pulumi.ProviderResource:
@@ -319,7 +287,7 @@ class ExtractionRun(pulumi.dynamic.Resource, module="datagol", name="ExtractionR
             run_args = replace(run_args, timeout_seconds=timeout_from_options(opts))
         # Not dataclasses.asdict: it deep-copies, and Outputs and large rows must pass as they are.
         props: dict[str, Any] = {
-            f.name: refuse_unsafe_integers(resource_name, f.name, getattr(run_args, f.name))
+            f.name: exact_input(resource_name, f.name, getattr(run_args, f.name))
             for f in fields(run_args)
         }
         # Declared outputs must be present (as None) to become attributes of the resource.

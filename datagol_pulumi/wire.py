@@ -8,10 +8,11 @@ preview). These helpers take values off that wire and put outputs on it.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
-from pulumi.output import Unknown
+from pulumi.output import Output, Unknown
 from pulumi.runtime import rpc
 
 #: Deeper rows are refused: they are almost certainly a mistake, and json would overflow
@@ -79,7 +80,7 @@ def whole_numbers(value: Any) -> Any:
 
     Used on rows, triggers and ids, so that DataGOL receives ``{"id": 1}``, never ``1.0``.
     Floats beyond :data:`MAX_SAFE_INTEGER` stay floats: the program refuses ints that large
-    (:func:`unsafe_integers`), so such a float was a float to begin with.
+    (:func:`inexact`), so such a float was a float to begin with.
     """
     kind = type(value)
     if kind is float:
@@ -103,41 +104,78 @@ def legacy_floats(value: Any) -> Any:
     return value
 
 
-def unsafe_integers(value: Any, path: str) -> list[str]:
-    """Paths of the ints in ``value`` that the engine would round (beyond 2**53).
+class Inexact(NamedTuple):
+    """What in a value would not reach DataGOL as the program wrote it."""
 
-    A first pass without paths: the program runs this on every run's rows, and naming 100,000
-    rows' fields costs far more than looking at them.
+    #: Paths of ints beyond 2**53: the engine carries numbers as 64-bit floats and rounds them.
+    unsafe_integers: list[str]
+    #: Paths of nulls held by a map: the SDK's dynamic-provider server drops them.
+    nulls: list[str]
+    #: Whether it holds Outputs or awaitables (what they resolve to is checked then).
+    pending: bool
+
+
+_FINE = Inexact([], [], False)
+
+
+def inexact(value: Any, path: str, *, nulls: bool = False) -> Inexact:
+    """What in ``value`` (at any depth) would not be sent as written; ``nulls``: look for
+    nulls held by maps too (a null in a list survives the wire, one in a map does not).
+
+    A first pass without paths: the program runs this on every run's rows, and naming
+    100,000 rows' fields costs far more than looking at them. Iterative, so hostile nesting
+    cannot exhaust the stack.
     """
-    if not _has_unsafe_integer(value):
-        return []
-    found: list[str] = []
+    if not _suspect(value, nulls):
+        return _FINE
+    unsafe: list[str] = []
+    null_paths: list[str] = []
+    pending = False
     stack: list[tuple[Any, str]] = [(value, path)]
     while stack:
         item, where = stack.pop()
         kind = type(item)
-        if kind is int and abs(item) > MAX_SAFE_INTEGER:
-            found.append(where)
-        elif isinstance(item, Mapping):
-            stack.extend((v, f"{where}.{k}") for k, v in item.items())
+        if kind is int:
+            if abs(item) > MAX_SAFE_INTEGER:
+                unsafe.append(where)
+        elif kind is dict or (kind is not list and isinstance(item, Mapping)):
+            for key, child in item.items():
+                if child is None and nulls:
+                    null_paths.append(f"{where}.{key}")
+                else:
+                    stack.append((child, f"{where}.{key}"))
         elif kind is list or kind is tuple:
             stack.extend((v, f"{where}[{i}]") for i, v in enumerate(item))
-    return sorted(found)
+        elif kind not in _SCALARS and kind is not str:
+            pending = pending or _is_pending(item)
+    return Inexact(sorted(unsafe), sorted(null_paths), pending)
 
 
-def _has_unsafe_integer(value: Any) -> bool:
+def _suspect(value: Any, nulls: bool) -> bool:
     stack = [value]
     while stack:
         item = stack.pop()
         kind = type(item)
+        if kind is str or kind is float or kind is bool or item is None:
+            continue  # the common case first: most of rows is scalars
         if kind is int:
             if abs(item) > MAX_SAFE_INTEGER:
                 return True
         elif kind is dict or (kind is not list and isinstance(item, Mapping)):
-            stack.extend(item.values())
+            children = item.values()
+            # `in` compares by identity first: cheap on plain JSON values.
+            if nulls and None in children:
+                return True
+            stack.extend(children)
         elif kind is list or kind is tuple:
             stack.extend(item)
+        elif _is_pending(item):
+            return True
     return False
+
+
+def _is_pending(item: Any) -> bool:
+    return isinstance(item, Output) or inspect.isawaitable(item)
 
 
 def is_unknown(value: Any) -> bool:

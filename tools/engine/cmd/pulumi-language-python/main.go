@@ -5,7 +5,7 @@
 // github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3) is not
 // obtainable from the Go module proxy we can reach, and get.pulumi.com /
 // GitHub release downloads are not reachable either. Our programs only use
-// dynamic providers, so the host needs to do very little:
+// dynamic providers, so the host needs to do little:
 //
 //   - Run: start `pulumi-language-python-exec` (upstream's own script, which
 //     scripts/ensure-pulumi copies next to this binary from the sdk/v3 module)
@@ -20,10 +20,16 @@
 //     never tries to download a plugin. The dynamic provider plugin
 //     (`pulumi-resource-pulumi-python`) is "bundled": the engine finds it next
 //     to the `pulumi` binary.
+//   - RunPlugin (plugin.go): run a Python plugin folder (PulumiPlugin.yaml) or
+//     policy pack (PulumiPolicy.yaml, `pulumi preview --policy-pack`) in its
+//     virtualenv, streaming its output and exit code back to the engine.
+//   - InstallDependencies (install.go; `pulumi install`, plugin installs):
+//     create a plugin's or policy pack's virtualenv from requirements.txt /
+//     pyproject.toml with pip (the only step that may use the network: pip's
+//     package index); a program's ambient interpreter is never installed into.
 //   - everything else the CLI may call on a normal up/preview/refresh/destroy
 //     (Handshake, GetPluginInfo, About, GetProgramDependencies,
-//     InstallDependencies, RuntimeOptionsPrompts) answers cheaply
-//     and without touching the network.
+//     RuntimeOptionsPrompts) answers cheaply and without touching the network.
 //
 // Protocol: the engine starts us with its gRPC address as the last positional
 // argument (possibly preceded by --tracing, --logtostderr, -v=N), and reads
@@ -268,17 +274,6 @@ func (h *languageHost) Cancel(context.Context, *emptypb.Empty) (*emptypb.Empty, 
 	return &emptypb.Empty{}, nil
 }
 
-// InstallDependencies (`pulumi install`, `pulumi new`) deliberately installs
-// nothing: dependencies are managed by the project (pip/uv into its venv),
-// and nothing may be downloaded at run time.
-func (h *languageHost) InstallDependencies(
-	req *pulumirpc.InstallDependenciesRequest, server pulumirpc.LanguageRuntime_InstallDependenciesServer,
-) error {
-	msg := "datagol-pulumi language host: not installing Python dependencies; " +
-		"install them into the project's environment yourself.\n"
-	return server.Send(&pulumirpc.InstallDependenciesResponse{Stdout: []byte(msg)})
-}
-
 func (h *languageHost) About(ctx context.Context, req *pulumirpc.AboutRequest) (*pulumirpc.AboutResponse, error) {
 	py, err := resolvePython(req.GetInfo())
 	if err != nil {
@@ -398,96 +393,6 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 		}
 	}
 	return &pulumirpc.RunResponse{Error: fmt.Sprintf("program exited unexpectedly: %v", exitErr)}, nil
-}
-
-type python struct {
-	bin string
-	env []string
-}
-
-// resolvePython picks the interpreter for the program:
-//
-//  1. runtime.options.virtualenv from Pulumi.yaml, else $PULUMI_RUNTIME_VIRTUALENV
-//     (relative paths are relative to the project root); with
-//     runtime.options.toolchain "uv" and no virtualenv, ".venv";
-//  2. otherwise $PULUMI_PYTHON_CMD, else `python3` (then `python`) on $PATH.
-//
-// The returned environment activates the virtualenv as upstream's host does
-// (its bin/ first on PATH, PYTHONHOME dropped, VIRTUAL_ENV set). The dynamic
-// provider, started by upstream's pulumi-resource-pulumi-python, picks its
-// interpreter on its own: $PULUMI_RUNTIME_VIRTUALENV (the engine's name for
-// the virtualenv option; relative to the project directory, where it runs),
-// ".venv" for toolchain uv, else ${PULUMI_PYTHON_CMD:-python3}.
-func resolvePython(info *pulumirpc.ProgramInfo) (python, error) {
-	env := os.Environ()
-	opts := info.GetOptions().AsMap()
-
-	venv := ""
-	if v, ok := opts["virtualenv"]; ok {
-		s, ok := v.(string)
-		if !ok {
-			return python{}, errors.New("runtime option 'virtualenv' must be a string")
-		}
-		venv = s
-	}
-	if venv == "" {
-		venv = os.Getenv("PULUMI_RUNTIME_VIRTUALENV")
-	}
-	if tc, ok := opts["toolchain"]; ok {
-		switch tc {
-		case "pip", "":
-		case "uv":
-			if venv == "" {
-				venv = ".venv"
-			}
-		default:
-			return python{}, fmt.Errorf("runtime option toolchain=%v is not supported by this language host; "+
-				"use 'pip' or 'uv', or set 'virtualenv'", tc)
-		}
-	}
-
-	if venv == "" {
-		cmd := os.Getenv("PULUMI_PYTHON_CMD")
-		candidates := []string{"python3", "python"}
-		if cmd != "" {
-			candidates = []string{cmd}
-		}
-		for _, c := range candidates {
-			if p, err := exec.LookPath(c); err == nil {
-				return python{bin: p, env: env}, nil
-			}
-		}
-		return python{}, fmt.Errorf("no Python interpreter found (looked for %s on $PATH)",
-			strings.Join(candidates, ", "))
-	}
-
-	if !filepath.IsAbs(venv) {
-		root := info.GetRootDirectory()
-		if root == "" {
-			root, _ = os.Getwd()
-		}
-		venv = filepath.Join(root, venv)
-	}
-	bin := filepath.Join(venv, "bin", "python")
-	if _, err := os.Stat(bin); err != nil {
-		return python{}, fmt.Errorf("the virtualenv %q (runtime option 'virtualenv' or $PULUMI_RUNTIME_VIRTUALENV) "+
-			"has no bin/python; create it and install the project into it", venv)
-	}
-	activated := make([]string, 0, len(env)+2)
-	for _, kv := range env {
-		switch {
-		case strings.HasPrefix(kv, "PYTHONHOME="), strings.HasPrefix(kv, "VIRTUAL_ENV="):
-		case strings.HasPrefix(kv, "PATH="):
-			activated = append(activated, "PATH="+filepath.Join(venv, "bin")+string(os.PathListSeparator)+kv[len("PATH="):])
-		default:
-			activated = append(activated, kv)
-		}
-	}
-	activated = append(activated, "VIRTUAL_ENV="+venv)
-	if os.Getenv("PATH") == "" {
-		activated = append(activated, "PATH="+filepath.Join(venv, "bin"))
-	}
-	return python{bin: bin, env: activated}, nil
 }
 
 func nonNilMap(m map[string]string) map[string]string {

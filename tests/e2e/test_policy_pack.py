@@ -125,6 +125,32 @@ def test_policy_pack_that_fails_to_start_shows_its_traceback(
     assert stack.emulator.requests() == []
 
 
+def plugin_run(
+    plugin: Path, cwd: Path, env: dict[str, str], *args: str
+) -> subprocess.CompletedProcess:
+    """`pulumi plugin run` of a plugin folder (not run_pulumi: its flags would land after "--",
+    among the plugin's arguments)."""
+    return subprocess.run(
+        [
+            "pulumi",
+            "plugin",
+            "run",
+            "--non-interactive",
+            "--kind",
+            "tool",
+            str(plugin),
+            "--",
+            *args,
+        ],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 def test_run_plugin_streams_output_and_forwards_the_exit_code(
     engine_bin: str, tmp_path: Path
 ) -> None:
@@ -136,17 +162,7 @@ def test_run_plugin_streams_output_and_forwards_the_exit_code(
     env = devtools.engine.offline_env(tmp_path / "engine", PASSPHRASE)
 
     for code in ("3", "0"):
-        # Not run_pulumi: its flags would land after "--", among the plugin's arguments.
-        result = subprocess.run(
-            ["pulumi", "plugin", "run", "--non-interactive", "--kind", "tool", str(plugin)]
-            + ["--", code, "two words"],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        result = plugin_run(plugin, tmp_path, env, code, "two words")
         assert result.returncode == int(code), result.stderr
         assert json.loads(result.stdout.splitlines()[0]) == {
             "prefix": str(plugin / "venv"),
@@ -154,3 +170,33 @@ def test_run_plugin_streams_output_and_forwards_the_exit_code(
             "args": [code, "two words"],
         }
         assert "tool plugin: to stderr" in result.stderr
+
+
+def test_pyproject_plugin_is_installed_and_run_as_its_package(
+    policy_pack: Path, tmp_path: Path
+) -> None:
+    """No __main__.py: `pulumi install` pip-installs the folder's pyproject.toml package into
+    the virtualenv it names by absolute path (the policy pack's: it has the Pulumi SDK), and
+    RunPlugin runs it as `python -m pulumi.run.plugin datagol-echo-tool`."""
+    plugin = tmp_path / "pyproject-plugin"
+    shutil.copytree(FIXTURES / "pyproject-plugin", plugin)
+    venv = policy_pack / "venv"
+    (plugin / "PulumiPlugin.yaml").write_text(
+        f"runtime:\n  name: python\n  options:\n    virtualenv: {venv}\n"
+    )
+    env = devtools.engine.offline_env(tmp_path / "engine", PASSPHRASE)
+
+    install = run_pulumi(plugin, env, "install", timeout=600)
+    assert install.returncode == 0, f"{install.stdout}\n{install.stderr}"
+    assert "Creating virtual environment" not in install.stdout
+    assert f"Installing datagol-echo-tool from pyproject.toml into {venv}" in install.stdout
+    assert "Successfully installed datagol-echo-tool-0.0.1" in install.stdout
+
+    result = plugin_run(plugin, tmp_path, env, "5", "two words")
+    assert result.returncode == 5, result.stderr
+    assert json.loads(result.stdout.splitlines()[0]) == {
+        "prefix": str(venv),
+        "cwd": str(tmp_path),
+        "args": ["5", "two words"],
+    }
+    assert "tool plugin: to stderr" in result.stderr

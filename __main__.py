@@ -8,13 +8,14 @@ waits for many runs concurrently.
 import pulumi
 
 from datagol_pulumi import ExtractionRun, ExtractionRunGroup
-from datagol_pulumi.stack_config import load_runs
+from datagol_pulumi.stack_config import read_runs
 
 #: Outputs exported per run (rows are never exported; their digest is).
 EXPORTED = ("request_id", "status", "run_count", "triggered_at", "finished_at", "error")
 
 config = pulumi.Config()
-runs = load_runs(config.get_object("runs"), config.get_object("defaults"))
+# Values from a key set with --secret stay secret, and so does what is computed from them.
+runs = read_runs(config)
 
 if config.get_bool("group"):
     group = ExtractionRunGroup(

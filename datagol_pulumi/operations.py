@@ -28,7 +28,7 @@ from .errors import ConfigurationError, ValidationError
 from .journal import InflightJournal
 from .reconcile import NOT_SENT, reconcile_group
 from .runs import carry_over, has_pending, new_resource_id, refresh_status, trigger_run, validated
-from .secrecy import SECRET_INPUTS_KEY, secret_inputs
+from .secrecy import SECRET_INPUTS_KEY, protect, reprotects, secret_inputs
 from .validation import changed_properties, check_group, check_run, present, run_secret
 from .wire import is_unknown, plain
 
@@ -132,15 +132,25 @@ def diff_run(olds: Mapping[str, Any], news: Mapping[str, Any]) -> Diff:
     changed = replace + trigger + setting
     replace = replace + [p for p in changed if p not in replace and (p in wanted or "*" in wanted)]
     return Diff(
-        # Batches that never reached DataGOL make an update that sends them.
-        changes=bool(changed) or has_pending(plain(olds)),
+        # Batches that never reached DataGOL make an update that sends them; an input secret
+        # now whose derived outputs the state holds in clear, an update that re-protects them.
+        changes=bool(changed)
+        or has_pending(plain(olds))
+        or reprotects(secret_inputs(olds), secret_inputs(news)),
         replaces=replace,
         triggers=[p for p in trigger if p not in replace],
         settings=[p for p in setting if p not in replace],
     )
 
 
-# Outputs go to the engine through `present`: no null, so a no-op preview shows no change.
+# Outputs go to the engine through `_secured`: no null, so a no-op preview shows no change, and
+# what is computed from a secret input wrapped as a secret, at any depth of that input.
+
+
+def _secured(outs: Mapping[str, Any], props: Mapping[str, Any]) -> dict[str, Any]:
+    secret = secret_inputs(props)
+    # Recorded, so that diff tells a state protected for these inputs from one that is not.
+    return {**protect(present(outs), secret), SECRET_INPUTS_KEY: sorted(secret)}
 
 
 def create_run(context: Context, props: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -153,7 +163,7 @@ def create_run(context: Context, props: Mapping[str, Any]) -> tuple[str, dict[st
         wait=not props.get(AWAITED_BY_COMPLETION_KEY),
         secret=secret_inputs(props),
     )
-    return new_resource_id(outs), present(outs)
+    return new_resource_id(outs), _secured(outs, props)
 
 
 def update_run(
@@ -167,7 +177,7 @@ def update_run(
     elif has_pending(olds):
         run_count, previous = int(olds.get("run_count") or 1), olds  # the same run, continued
     else:
-        return present(carry_over(inputs, olds))
+        return _secured(carry_over(inputs, olds), news)
     outs = trigger_run(
         context.client(),
         inputs,
@@ -178,11 +188,11 @@ def update_run(
         wait=not news.get(AWAITED_BY_COMPLETION_KEY),
         secret=secret_inputs(news),
     )
-    return present(outs)
+    return _secured(outs, news)
 
 
 def read_run(context: Context, props: Mapping[str, Any]) -> dict[str, Any]:
-    return present(refresh_status(context.lazy_client(), _public(plain(props))))
+    return _secured(refresh_status(context.lazy_client(), _public(plain(props))), props)
 
 
 # -- ExtractionRunGroup --------------------------------------------------------------------------

@@ -37,14 +37,10 @@ from .run_completion import (
     target_of,
 )
 from .runs import RUN_OUTPUTS, failure_of_operation
+from .secrecy import SECRET_INPUTS_KEY
 from .wire import plain
 
 RUN_TYPE = "pulumi-python:dynamic/datagol:ExtractionRun"
-#: Outputs computed from ``rows`` or ``where_clause``: secret whenever those may be.
-_DERIVED = {
-    "rows": ("rows_digest", "row_count", "request_digest"),
-    "where_clause": ("request_digest",),
-}
 
 # Go's time.ParseDuration units, as the engine reads customTimeouts. The two-letter units come
 # first: with "m" before "ms", "500ms" would never match.
@@ -222,6 +218,46 @@ def pickler_kept() -> Iterator[None]:
         pickle._Pickler._batch_setitems = saved  # type: ignore[attr-defined]
 
 
+def _outputs_in(value: Any) -> list[pulumi.Output]:
+    # The Outputs in a plain value, not descending into them: 100,000 plain rows are walked
+    # once, instead of becoming 100,000 Outputs in Output.from_input.
+    found: list[pulumi.Output] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, pulumi.Output):
+            found.append(item)
+        elif isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return found
+
+
+def secret_inputs_of(values: Mapping[str, Any]) -> pulumi.Output[list[str]]:
+    """The names in ``values`` whose value holds a secret at any depth (an Output inside rows
+    too), as an Output that is known in preview and not itself secret.
+
+    The engine hands a dynamic provider plain values; this tells it which inputs were secret
+    (:data:`secrecy.SECRET_INPUTS_KEY`).
+    """
+
+    async def names() -> list[str]:
+        found = []
+        for name, value in values.items():
+            for output in _outputs_in(value):
+                # from_input: an Output may resolve to values holding secret Outputs.
+                if await pulumi.Output.from_input(output).is_secret():
+                    found.append(name)
+                    break
+        return sorted(found)
+
+    async def constant(value: bool) -> bool:
+        return value
+
+    return pulumi.Output(set(), names(), constant(True), constant(False))
+
+
 def run_urn(resource_name: str, type_: str, opts: pulumi.ResourceOptions | None) -> Any:
     """The URN the engine gives the resource, as an input: the provider's create gets none."""
     parent = opts.parent if opts else None
@@ -299,18 +335,12 @@ class ExtractionRun(pulumi.dynamic.Resource, module="datagol", name="ExtractionR
         if waits:
             # The wait is a step of its own, so that state holds the request ids meanwhile.
             props[AWAITED_BY_COMPLETION_KEY] = True
-        # Whether an Output is secret is only known later; one that may be makes what is
-        # computed from it secret (same-named outputs the engine protects itself).
-        derived = {
-            out
-            for prop, outs in _DERIVED.items()
-            if isinstance(props[prop], pulumi.Output)
-            for out in outs
-        }
+        # The provider keeps what is computed from these secret (secrecy.DERIVED).
+        props[SECRET_INPUTS_KEY] = secret_inputs_of(
+            {f.name: props[f.name] for f in fields(run_args)}
+        )
         with pickler_kept():
-            super().__init__(
-                ExtractionRunProvider(), resource_name, props, run_options(opts, sorted(derived))
-            )
+            super().__init__(ExtractionRunProvider(), resource_name, props, run_options(opts))
             if waits:
                 self._await_completion(resource_name, opts)
 

@@ -14,12 +14,18 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
+
+import pulumi
+from pulumi.runtime.config import is_config_secret
 
 from .errors import ConfigurationError
 from .validation import RUN_PROPERTIES, check_run
 
+#: Inputs the program declares resources from (a run that waits gets a completion beside it):
+#: kept plain, as run names are, when they come from a secret key.
+DECLARING = ("wait_for_completion",)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _VALID = ", ".join(RUN_PROPERTIES)
 
@@ -96,3 +102,42 @@ def load_runs(runs: Any, defaults: Any = None, *, key: str = "runs") -> dict[str
     if problems:
         raise ConfigurationError("invalid runs in stack config:\n  " + "\n  ".join(problems))
     return loaded
+
+
+def read_runs(config: pulumi.Config, key: str = "runs") -> dict[str, dict[str, Any]]:
+    """:func:`load_runs` over the stack's ``runs`` and ``defaults`` keys, every value that
+    comes from a key set with ``--secret`` (``--path`` too: the whole key is then secret) given
+    to the resources as a secret."""
+    defaults = config.get_object("defaults")
+    loaded = load_runs(config.get_object(key), defaults, key=key)
+    return keep_secret(
+        loaded,
+        defaults if isinstance(defaults, Mapping) else {},
+        runs_secret=is_config_secret(config.full_key(key)),
+        defaults_secret=is_config_secret(config.full_key("defaults")),
+    )
+
+
+def keep_secret(
+    loaded: Mapping[str, Mapping[str, Any]],
+    defaults: Mapping[str, Any],
+    *,
+    runs_secret: bool,
+    defaults_secret: bool,
+    secret: Callable[[Any], Any] = pulumi.Output.secret,
+) -> dict[str, dict[str, Any]]:
+    """``loaded`` with each value from a secret key wrapped by ``secret``: every run value when
+    the runs are secret, the values named in ``defaults`` when those are. The SDK says only
+    which keys are secret, not which paths inside them, so the whole key counts. Names and
+    :data:`DECLARING` inputs stay plain: resources are declared from them."""
+    return {
+        name: {
+            prop: secret(value)
+            if value is not None
+            and prop not in DECLARING
+            and (runs_secret or (defaults_secret and prop in defaults))
+            else value
+            for prop, value in inputs.items()
+        }
+        for name, inputs in loaded.items()
+    }

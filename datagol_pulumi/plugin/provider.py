@@ -42,6 +42,7 @@ from ..errors import ConfigurationError
 from ..operations import SECRET_KEYS_KEY, URN_KEY, Context
 from ..properties import CONFIG
 from ..runs import failure_of_operation
+from ..secrecy import SECRET_INPUTS_KEY
 from ..wire import plain
 from . import translate
 from .schema import GROUP_TOKEN, RUN_TOKEN, schema_json
@@ -131,9 +132,15 @@ class DataGolProvider(Provider):
     def _is_group(self, urn: str) -> bool:
         return self._kind(urn) == GROUP_TOKEN
 
-    def _in(self, urn: str, props: Mapping[str, PropertyValue]) -> dict[str, Any]:
+    def _in(
+        self, urn: str, props: Mapping[str, PropertyValue], *, state: bool = False
+    ) -> dict[str, Any]:
         if not self._is_group(urn):
-            return translate.run_in(props)
+            # The core keeps what is computed from these secret (secrecy.DERIVED), as it does
+            # for the dynamic face, whose program names them instead of the engine.
+            values = translate.run_in(props)
+            values[SECRET_INPUTS_KEY] = translate.secret_inputs(props, state=state)
+            return values
         values = translate.group_in(props)
         secret = translate.secret_runs(props)
         if secret:
@@ -164,7 +171,7 @@ class DataGolProvider(Provider):
 
     async def diff(self, request: DiffRequest) -> DiffResponse:
         group = self._is_group(request.urn)
-        olds = self._in(request.urn, request.old_state)
+        olds = self._in(request.urn, request.old_state, state=True)
         news = self._in(request.urn, request.new_inputs)
         result = (operations.diff_group if group else operations.diff_run)(olds, news)
         # Named per property, so `pulumi preview --diff` says what re-triggers the run.
@@ -199,7 +206,7 @@ class DataGolProvider(Provider):
 
     async def update(self, request: UpdateRequest) -> UpdateResponse:
         group = self._is_group(request.urn)
-        olds = self._in(request.urn, request.olds)
+        olds = self._in(request.urn, request.olds, state=True)
         news = {**self._in(request.urn, request.news), URN_KEY: request.urn}
         update = operations.update_group if group else operations.update_run
         values = await asyncio.to_thread(update, self._context, olds, news)
@@ -222,7 +229,7 @@ class DataGolProvider(Provider):
                 "started it. Declare the run in the program instead; with the same inputs it is "
                 "triggered once, by the next `pulumi up`"
             )
-        props = self._in(request.urn, request.properties)
+        props = self._in(request.urn, request.properties, state=True)
         read = operations.read_group if group else operations.read_run
         values = await asyncio.to_thread(read, self._context, props)
         secret = translate.secret_names(request.properties)

@@ -21,6 +21,7 @@ from ..properties import (
     camel,
     snake,
 )
+from ..secrecy import protected_inputs
 
 _KNOWN = {
     p.name
@@ -71,6 +72,15 @@ def run_in(props: Mapping[str, PropertyValue]) -> dict[str, Any]:
 def secret_names(props: Mapping[str, PropertyValue]) -> set[str]:
     """The top-level properties that are, or hold, a secret."""
     return {k for k, v in props.items() if v.contains_secret()}
+
+
+def secret_inputs(props: Mapping[str, PropertyValue], *, state: bool = False) -> list[str]:
+    """A run's inputs (snake_case) that are, or hold, a secret: what the core protects derived
+    outputs for. From a ``state`` (old outputs), the inputs its outputs are protected for."""
+    names = {snake(k) for k in secret_names(props)}
+    if state:
+        names = set(protected_inputs(names, {snake(k) for k in props}))
+    return sorted(names)
 
 
 def secret_runs(props: Mapping[str, PropertyValue]) -> list[str]:

@@ -15,9 +15,11 @@ from typing import Any
 import pulumi
 import pytest
 import yaml
+from pulumi.runtime import rpc
 
 from datagol_pulumi import ConfigurationError
 from datagol_pulumi.stack_config import load_runs
+from tests.conftest import WORKSPACE_ID
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK_FILES = sorted((ROOT / "stacks").glob("Pulumi.*.yaml"))
@@ -34,7 +36,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
         outputs = {k: v for k, v in args.inputs.items() if k != "rows"}
         outputs.update(request_id=f"req-{args.name}", status="QUEUED", run_count=1)
         if args.typ == GROUP_TYPE:
-            outputs["results"] = {k: {"request_id": f"req-{k}"} for k in args.inputs["runs"]}
+            runs = args.inputs["runs"]
+            runs = rpc.unwrap_rpc_secret(runs) if rpc.is_rpc_secret(runs) else runs
+            outputs["results"] = {k: {"request_id": f"req-{k}"} for k in runs}
         return f"req-{args.name}", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
@@ -110,3 +114,33 @@ def test_a_typo_fails_the_program_naming_run_and_valid_keys() -> None:
     text = str(info.value)
     assert "run 'contracts-open' (runs[1]): unknown key 'where'" in text
     assert "valid keys: workspace_id" in text
+
+
+def test_runs_from_a_secret_key_are_declared_secret() -> None:
+    # As `pulumi config set --secret --path 'datagol-pulumi:runs[0].where_clause' ...` leaves
+    # it: the SDK names the whole key secret, not the path.
+    runs = [
+        {"name": "a", "extraction_id": "e", "element_type": "FILE", "element_id": "f"},
+        {"name": "b", "extraction_id": "e", "element_type": "FILE", "element_id": "g"},
+    ]
+    runs[0].update(mode="filter", where_clause="ssn = '078-05-1120'", wait_for_completion=False)
+    config = {
+        "datagol-pulumi:runs": json.dumps(runs),
+        "datagol-pulumi:defaults": json.dumps({"workspace_id": WORKSPACE_ID}),
+    }
+    mocks = run_program(config, ["datagol-pulumi:runs"])
+    declared = {r.name: r.inputs for r in mocks.resources if r.typ == RUN_TYPE}
+    assert declared["a"]["__secret_inputs"] == sorted(
+        {"workspace_id", "extraction_id", "element_type", "element_id", "mode", "where_clause"}
+        | {"poll_interval_seconds", "timeout_seconds"} & set(declared["a"])
+    )
+    assert "wait_for_completion" not in declared["a"]["__secret_inputs"]
+    assert "where_clause" in declared["a"]["__secret_inputs"]
+
+    plain = run_program(config)
+    assert [r.inputs["__secret_inputs"] for r in plain.resources if r.typ == RUN_TYPE] == [[], []]
+
+    config["datagol-pulumi:group"] = "true"
+    grouped = run_program(config, ["datagol-pulumi:runs"])
+    group = next(r for r in grouped.resources if r.typ == GROUP_TYPE)
+    assert group.inputs["__secret_keys"] == ["a", "b"]

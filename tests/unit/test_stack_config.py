@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from datagol_pulumi import ConfigurationError
-from datagol_pulumi.stack_config import load_runs
+from datagol_pulumi.stack_config import keep_secret, load_runs
 
 WS = "6f1c2f0e-8a3b-4c55-9d7e-0a1b2c3d4e5f"
 RUN = {"extraction_id": "ext-1", "element_type": "column", "element_id": "col-9"}
@@ -75,3 +75,30 @@ def test_unknown_default_key() -> None:
     assert "defaults: unknown key 'workspaceId' (did you mean 'workspace_id'?)" in problems(
         {"a": RUN}, {"workspaceId": WS}
     )
+
+
+def test_values_from_a_secret_key_are_wrapped_names_and_the_wait_flag_stay_plain() -> None:
+    defaults = {"workspace_id": WS, "wait_for_completion": True}
+    runs = {"a": {**RUN, "mode": "filter", "where_clause": "ssn = '1'"}}
+    loaded = load_runs(runs, defaults)
+
+    def tag(value):
+        return ("secret", value)
+
+    both = keep_secret(loaded, defaults, runs_secret=True, defaults_secret=False, secret=tag)
+    assert list(both) == ["a"]
+    assert both["a"]["where_clause"] == ("secret", "ssn = '1'")
+    assert both["a"]["workspace_id"] == ("secret", WS)  # merged into a secret run's values
+    # A run's resources are declared from it (a completion beside a waiting run).
+    assert both["a"]["wait_for_completion"] is True
+    assert all(
+        v is None or k == "wait_for_completion" or v[0] == "secret" for k, v in both["a"].items()
+    )
+
+    only_defaults = keep_secret(
+        loaded, defaults, runs_secret=False, defaults_secret=True, secret=tag
+    )
+    assert only_defaults["a"]["workspace_id"] == ("secret", WS)
+    assert only_defaults["a"]["where_clause"] == "ssn = '1'"
+
+    assert keep_secret(loaded, defaults, runs_secret=False, defaults_secret=False) == loaded

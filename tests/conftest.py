@@ -25,6 +25,7 @@ from pulumi.dynamic.config import Config
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import proto, rpc
 
+from datagol_pulumi.client.credentials import forget_token_sources
 from datagol_pulumi.emulator import Emulator
 from datagol_pulumi.errors import ValidationError
 from devtools.wire import struct
@@ -46,6 +47,14 @@ def _load_dynamic_server() -> types.ModuleType:
 
 
 dynamic_server = _load_dynamic_server()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_token_sources() -> Iterator[None]:
+    """Each test a process of its own for OAuth: the sources are per process (one per
+    credential), and a later test's emulator may get an earlier one's port."""
+    yield
+    forget_token_sources()
 
 
 @pytest.fixture

@@ -156,11 +156,11 @@ class DataGolClient:
         # The query is encoded here once, not by requests on every attempt.
         url = self.settings.base_url + path + (f"?{urlencode(params)}" if params else "")
         try:
-            reply = self._send(method, url, data, headers)
+            reply, auth = self._send(method, url, data, headers)
             if reply.status == 401 and self._credentials.renewable:
                 # An expired access token: the request was refused, so resending is safe.
-                self._credentials.renew()
-                reply = self._send(method, url, data, headers)
+                self._credentials.renew(auth)
+                reply, _ = self._send(method, url, data, headers)
             if 200 <= reply.status < 300:
                 return reply
             raise api_error(
@@ -174,9 +174,11 @@ class DataGolClient:
 
     def _send(
         self, method: str, url: str, data: bytes | None, headers: Mapping[str, str] | None
-    ) -> Reply:
-        all_headers = {**(headers or {}), **self._credentials.headers()}
-        return self._transport.send(method, url, data=data, headers=all_headers)
+    ) -> tuple[Reply, dict[str, str]]:
+        """The reply, and the auth headers it was sent with (a 401 renews just that token)."""
+        auth = self._credentials.headers()
+        reply = self._transport.send(method, url, data=data, headers={**(headers or {}), **auth})
+        return reply, auth
 
     def _scrub(self, text: str) -> str:
         for secret in self._credentials.secrets():

@@ -34,6 +34,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "extractions": None,
     "failing_extractions": [],
     "failure_reason": "simulated failure",
+    # The final status of a job that succeeds: a service may name it other than COMPLETED.
+    "success_status": "COMPLETED",
     "job_seconds": 0.0,
     "job_seconds_by_extraction": {},
     "status_field": "status",
@@ -146,6 +148,7 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "extractions": _str_list("extractions", allow_none=True),
     "failing_extractions": _str_list("failing_extractions", allow_none=False),
     "failure_reason": _nonempty_str("failure_reason"),
+    "success_status": _nonempty_str("success_status"),
     "job_seconds": number_check("job_seconds"),
     "job_seconds_by_extraction": _seconds_map,
     "status_field": _nonempty_str("status_field"),

@@ -116,7 +116,7 @@ class JobBook:
             "body": body,
             "created_at": time.time(),
             "duration": duration,
-            "final_status": "FAILED" if failing else "COMPLETED",
+            "final_status": "FAILED" if failing else settings["success_status"],
             "failure_reason": settings["failure_reason"] if failing else None,
         }
         with self._lock:

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from datagol_pulumi import AuthenticationError, ConfigurationError, TransportError
+from datagol_pulumi.client.credentials import forget_token_sources
 from datagol_pulumi.emulator import Emulator
 from datagol_pulumi.runs import validated
 from tests.conftest import WORKSPACE_ID
@@ -250,7 +251,13 @@ def test_rotated_refresh_token_lasts_for_the_provider_process(emulator, oauth_pr
     first, second = (r["body"] for r in emulator.requests(path_contains="/oauth/token"))
     assert first["refresh_token_sha256"] == hashlib.sha256(REFRESH.encode()).hexdigest()
     assert second["refresh_token_sha256"] != first["refresh_token_sha256"]
-    # The next `pulumi up` starts from the configured token, which the provider has spent.
+    # Another provider in this process (the other resource kind, the other face) shares the
+    # rotated token: no exchange, the current access token.
+    emulator.clear_requests()
+    oauth_provider().create(RUN)
+    assert paths(emulator) == [("run", 200)]
+    # The next `pulumi up` (a new process) starts from the configured token, which is spent.
+    forget_token_sources()
     with pytest.raises(AuthenticationError, match="invalid_grant"):
         oauth_provider().create(RUN)
 

@@ -2,15 +2,23 @@
 
 A Python program's nulls inside rows never reach the provider (the SDK's dynamic-provider
 server drops them) and the engine rounds ints beyond 2**53: the program refuses both, at any
-depth and inside Outputs, naming the path and the fix, before anything is registered.
+depth and inside Outputs, naming the path and the fix, before anything is registered. The
+packaged plugin receives nulls from a program whose SDK sends them (Python, Node.js) and sends
+them as written; a YAML program's SDK drops them before the engine sees them.
 """
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
-from tests.conftest import WORKSPACE_ID
-from tests.e2e.conftest import ROOT
+import pytest
+import yaml
+
+import devtools.engine
+from devtools.lang_hosts import lang_hosts, with_plugins
+from tests.conftest import TOKEN, WORKSPACE_ID
+from tests.e2e.conftest import PASSPHRASE, ROOT, Stack, run
+from tests.e2e.test_plugin_sdks import sdks  # noqa: F401 - the fixture
 
 PROGRAM = ROOT / "tests" / "e2e" / "programs" / "inexact.py"
 PREFIX = f"/noCo/api/v2/workspaces/{WORKSPACE_ID}/extraction/ext-1/COLUMN"
@@ -58,3 +66,81 @@ def test_the_same_program_with_exact_values_is_sent_as_written(make_stack) -> No
             "rows": [{"id": "r1", "big": "9007199254740993"}],
         },
     }
+
+
+ROWS = [{"id": "r1", "n": None, "deep": {"a": None, "b": [None, 1]}}]
+PLUGIN_PROGRAM = f"""
+import pulumi
+import pulumi_datagol as datagol
+
+datagol.ExtractionRun(
+    "nulls",
+    workspace_id="{WORKSPACE_ID}",
+    extraction_id="ext-1",
+    element_type="COLUMN",
+    element_id="el-plugin",
+    mode="selected",
+    rows={ROWS!r},
+)
+"""
+
+
+def _plugin_stack(workdir: Path, tmp_path: Path, emulator, project: dict, **env: str) -> Stack:
+    (workdir / "Pulumi.yaml").write_text(yaml.safe_dump(project))
+    environment = {**devtools.engine.offline_env(tmp_path / "engine", PASSPHRASE), **env}
+    stack = Stack(workdir, environment, emulator, "dev")
+    stack.pulumi("stack", "init", "dev")
+    stack.pulumi("config", "set", "datagol:baseUrl", emulator.url)
+    stack.pulumi("config", "set", "--secret", "datagol:token", TOKEN)
+    return stack
+
+
+def test_the_plugin_sends_a_python_programs_nulls_as_written(
+    sdks: Path,  # noqa: F811
+    tmp_path: Path,
+    emulator,
+) -> None:
+    workdir = tmp_path / "project"
+    workdir.mkdir()
+    (workdir / "__main__.py").write_text(PLUGIN_PROGRAM)
+    project = with_plugins({"name": "nulls", "runtime": "python"}, yaml_host=False)
+    stack = _plugin_stack(workdir, tmp_path, emulator, project, PYTHONPATH=str(sdks / "python"))
+    stack.up()
+    [post] = stack.posts()
+    assert post["body"] == {"selectAll": False, "rows": ROWS}
+
+
+def test_a_yaml_programs_nulls_in_maps_never_reach_the_plugin(tmp_path: Path, emulator) -> None:
+    # pulumi-yaml's Go SDK leaves null map entries out of the inputs it registers: the plugin
+    # cannot tell them from absent keys (README, "Nulls"). Nulls in lists arrive.
+    try:
+        lang_hosts()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    workdir = tmp_path / "project"
+    workdir.mkdir()
+    resource = {
+        "type": "datagol:index:ExtractionRun",
+        "properties": {
+            "workspaceId": WORKSPACE_ID,
+            "extractionId": "ext-1",
+            "elementType": "COLUMN",
+            "elementId": "el-yaml",
+            "mode": "selected",
+            "rows": ROWS,
+        },
+    }
+    project = {"name": "nulls", "runtime": "yaml", "resources": {"nulls": resource}}
+    stack = _plugin_stack(workdir, tmp_path, emulator, with_plugins(project, yaml_host=True))
+    stack.up()
+    [post] = stack.posts()
+    assert post["body"] == {"selectAll": False, "rows": [{"id": "r1", "deep": {"b": [None, 1]}}]}
+
+
+def test_the_stack_yaml_program_refuses_a_null_in_rows(make_stack) -> None:
+    stack = make_stack([run("a", mode="selected", rows=[{"id": "r1", "n": None}])])
+    preview = stack.preview(check=False)
+    text = preview.stdout + preview.stderr
+    assert preview.returncode != 0
+    assert "a: rows[0].n: rows[0].n is null (1 such value(s))" in text, text
+    assert stack.emulator.requests() == []

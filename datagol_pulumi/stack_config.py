@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import pulumi
 from pulumi.runtime.config import is_config_secret
 
 from .errors import ConfigurationError
+from .secrecy import ALL
 from .validation import RUN_PROPERTIES, check_run
 
 #: Inputs the program declares resources from (a run that waits gets a completion beside it):
@@ -38,11 +39,15 @@ def _suggest(key: str) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def load_runs(runs: Any, defaults: Any = None, *, key: str = "runs") -> dict[str, dict[str, Any]]:
+def load_runs(
+    runs: Any, defaults: Any = None, *, key: str = "runs", secret: Collection[str] = ()
+) -> dict[str, dict[str, Any]]:
     """Run inputs by name from the stack's ``runs`` (list or map) and ``defaults`` values.
 
     Raises :class:`ConfigurationError` listing every problem, each with the run's name: unknown
     keys (with the valid ones), duplicate names, wrong types and any input ``check`` would refuse.
+    ``secret``: the run inputs whose values came from a secret key; a problem with one names it
+    without quoting the value.
     """
     problems: list[str] = []
     if defaults is None:
@@ -96,7 +101,7 @@ def load_runs(runs: Any, defaults: Any = None, *, key: str = "runs") -> dict[str
         for k in unknown:
             problems.append(f"{label}: unknown key {k!r}{_suggest(str(k))}; valid keys: {_VALID}")
         merged = {**defaults, **{k: v for k, v in spec.items() if k not in unknown}}
-        inputs, failures = check_run(merged)
+        inputs, failures = check_run(merged, secret)
         problems.extend(f"{label}: {prop}: {reason}" for prop, reason in failures)
         loaded[name] = inputs
     if problems:
@@ -109,13 +114,12 @@ def read_runs(config: pulumi.Config, key: str = "runs") -> dict[str, dict[str, A
     comes from a key set with ``--secret`` (``--path`` too: the whole key is then secret) given
     to the resources as a secret."""
     defaults = config.get_object("defaults")
-    loaded = load_runs(config.get_object(key), defaults, key=key)
-    return keep_secret(
-        loaded,
-        defaults if isinstance(defaults, Mapping) else {},
-        runs_secret=is_config_secret(config.full_key(key)),
-        defaults_secret=is_config_secret(config.full_key("defaults")),
-    )
+    runs_secret = is_config_secret(config.full_key(key))
+    defaults_secret = is_config_secret(config.full_key("defaults"))
+    named = defaults if isinstance(defaults, Mapping) else {}
+    secret = {ALL} if runs_secret else set(named) if defaults_secret else set()
+    loaded = load_runs(config.get_object(key), defaults, key=key, secret=secret)
+    return keep_secret(loaded, named, runs_secret=runs_secret, defaults_secret=defaults_secret)
 
 
 def keep_secret(

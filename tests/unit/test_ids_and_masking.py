@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from datagol_pulumi import ConfigurationError
 from datagol_pulumi.client.masking import mask, masking, secret_values
 from datagol_pulumi.ids import path_problem
 from datagol_pulumi.secrecy import ALL
+from datagol_pulumi.stack_config import load_runs
 from datagol_pulumi.validation import check_run
 from tests.conftest import BASE_RUN
 
@@ -66,3 +68,14 @@ def test_mask_hides_values_in_its_block_only() -> None:
         assert "HTTP" in mask(text)
     assert masked == "bad clause [secret] near '[secret]' for HTTP 400, id [secret], x77"
     assert mask(text) == text  # outside the block nothing is masked
+
+
+def test_a_stack_config_run_from_a_secret_key_is_named_not_quoted() -> None:
+    runs = [{"name": "a", **BASE_RUN, "mode": "MODE-SECRET-71", "element_id": "x/../y"}]
+    with pytest.raises(ConfigurationError) as info:
+        load_runs(runs, secret={ALL})
+    text = str(info.value)
+    assert "run 'a' (runs[0]): mode: mode must be one of" in text
+    assert "MODE-SECRET-71" not in text and "x/../y" not in text
+    with pytest.raises(ConfigurationError, match="MODE-SECRET-71"):
+        load_runs(runs)  # not secret: quoted, so the marker is what hides it

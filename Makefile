@@ -16,7 +16,7 @@ QUIET_BUILD := PYTHONWARNINGS="ignore:Editable installation"
 # pyenv's build of Python X.Y if there is one, else pythonX.Y from PATH.
 python_for = $(or $(lastword $(wildcard $(HOME)/.pyenv/versions/$(1).*/bin/python$(1))),python$(1))
 
-.PHONY: demo demo-reset test bench setup engine lang-hosts lint clean
+.PHONY: demo demo-reset test bench setup engine lang-hosts lint dist clean
 
 setup: $(STAMP)
 
@@ -59,6 +59,12 @@ test: setup engine lang-hosts $(EXTRA_STAMPS)
 	done; \
 	exit $$status
 
+# What users install, into dist/: the wheel and sdist (PyPI, for Python programs) and the plugin
+# archive pulumi-resource-datagol-v<version>-<os>-<arch>.tar.gz (`pulumi plugin install
+# resource datagol <version> --file <archive>`, for the other languages). See scripts/dist.
+dist: setup
+	DIST_BUILD_PYTHON=$(VENV)/bin/python scripts/dist dist
+
 lint: setup
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
@@ -66,4 +72,4 @@ bench: setup engine
 	PATH="$$(scripts/ensure-pulumi 2>/dev/null | tail -n1):$$PATH" $(VENV)/bin/python -m bench
 
 clean:
-	rm -rf .state
+	rm -rf .state dist

@@ -20,6 +20,13 @@ from ..properties import (
 )
 
 PACKAGE = "datagol"
+#: The publisher's namespace, which qualifies the package name (Pulumi's default is "pulumi").
+NAMESPACE = "datagol"
+REPOSITORY = "https://github.com/datagol/pulumi-datagol"
+#: Where the engine looks for the plugin archive of `make dist` when it is not installed: it fills
+#: in ${VERSION} and appends pulumi-resource-datagol-v<version>-<os>-<arch>.tar.gz. A mirror is
+#: named per resource (the pluginDownloadURL option) or with `pulumi plugin install --server`.
+PLUGIN_DOWNLOAD_URL = REPOSITORY + "/releases/download/v${VERSION}"
 RUN_TOKEN = f"{PACKAGE}:index:ExtractionRun"
 GROUP_TOKEN = f"{PACKAGE}:index:ExtractionRunGroup"
 RUN_SPEC_TOKEN = f"{PACKAGE}:index:RunSpec"
@@ -57,6 +64,10 @@ def schema() -> dict[str, Any]:
         "name": PACKAGE,
         "displayName": "DataGOL",
         "version": __version__,
+        "namespace": NAMESPACE,
+        "publisher": "DataGOL",
+        "repository": REPOSITORY,
+        "pluginDownloadURL": PLUGIN_DOWNLOAD_URL,
         "description": "Trigger DataGOL extraction runs from Pulumi programs in any language.",
         "keywords": ["datagol", "extraction", "category/utility"],
         "license": "Apache-2.0",
@@ -101,15 +112,23 @@ def schema() -> dict[str, Any]:
                 "properties": _props(_ECHOED + RUN_OUTPUTS + RESULT_OUTPUTS),
             },
         },
+        # respectSchemaVersion: a generated SDK carries this version (package metadata and
+        # pulumi-plugin.json / package.json), so its programs ask the engine for this plugin.
         "language": {
-            "python": {"packageName": "pulumi_datagol", "requires": {"pulumi": ">=3.160,<4"}},
+            "python": {
+                "packageName": "pulumi_datagol",
+                "requires": {"pulumi": ">=3.160,<4"},
+                "respectSchemaVersion": True,
+            },
             "nodejs": {
                 "packageName": "@datagol/pulumi",
                 "dependencies": {"@pulumi/pulumi": "^3.0.0"},
+                "respectSchemaVersion": True,
             },
             "go": {
                 "importBasePath": "github.com/datagol/pulumi-datagol/sdk/go/datagol",
                 "generateResourceContainerTypes": False,
+                "respectSchemaVersion": True,
             },
         },
     }

@@ -17,7 +17,7 @@ from ..errors import DataGolError
 from ..payload import TriggerRequest, status_path
 from .credentials import Credentials
 from .failures import MESSAGE_KEYS, api_error, find_text, reply_json, scopes
-from .masking import mask, mask_error
+from .masking import mask, mask_error, masking_request, remember
 from .transport import Reply, Transport
 
 USER_AGENT = f"datagol-pulumi/{__version__} python-requests/{requests.__version__}"
@@ -101,14 +101,20 @@ class DataGolClient:
         payload = reply_json(reply)
         status = find_text(payload, ("status", "state"))
         message = find_text(payload, MESSAGE_KEYS)
+        request_id = find_request_id(payload)
+        remember(request_id)
         return TriggerResult(
-            request_id=find_request_id(payload),
+            request_id=request_id,
             status=status.upper() if status else None,
             message=self._scrub(message) if message else None,
         )
 
     def poll_status(self, request_id: str) -> RunStatus:
         """GET Poll Status once (resent on transient failures) and classify the answer."""
+        with masking_request(request_id):
+            return self._poll_status(request_id)
+
+    def _poll_status(self, request_id: str) -> RunStatus:
         reply = self._request("GET", status_path(request_id), not_found=f"request id {request_id}")
         payload = reply_json(reply)
         fields = dict.fromkeys((self.settings.status_field, "status", "state"))

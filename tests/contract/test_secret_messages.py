@@ -13,8 +13,10 @@ import pytest
 from pulumi.runtime import rpc
 
 from datagol_pulumi import ExtractionRunGroupProvider
+from datagol_pulumi.completion import target
 from datagol_pulumi.emulator import Emulator
-from datagol_pulumi.errors import BadRequestError, ValidationError
+from datagol_pulumi.errors import BadRequestError, RunFailedError, ValidationError
+from datagol_pulumi.provider import ExtractionRunCompletionProvider
 from datagol_pulumi.secrecy import SECRET_INPUTS_KEY
 from datagol_pulumi.wire import plain
 from tests.conftest import BASE_RUN
@@ -172,3 +174,26 @@ def test_a_folder_path_id_is_still_sent_in_one_segment(emulator: Emulator, make_
     make_provider().create(run(element_id="finance/invoices 2026 #1 ?%"))
     [post] = emulator.requests()
     assert post["path"].endswith("/COLUMN/finance%2Finvoices%202026%20%231%20%3F%25/run")
+
+
+def test_a_poll_status_echoing_a_secret_is_masked_in_the_completion_step(
+    emulator: Emulator, make_provider
+) -> None:
+    # The completion polls in a step of its own; the run was triggered by this process.
+    emulator.configure(
+        failing_extractions=["ext-1"], failure_reason=f"filter {CLAUSE} failed", job_seconds=0
+    )
+    wait = {"wait_for_completion": True, "poll_interval_seconds": 0.05, "timeout_seconds": 5.0}
+    news = run(
+        mode="filter",
+        where_clause=CLAUSE,
+        **wait,
+        **{SECRET_INPUTS_KEY: ["where_clause"], "__awaited_by_completion": True},
+    )
+    created = make_provider().create(news)
+    with pytest.raises(RunFailedError) as info:
+        make_provider(ExtractionRunCompletionProvider).create(
+            {"runs": {"": target(plain(created.outs))}}
+        )
+    assert "Extraction failed: filter [secret] failed" in str(info.value)
+    assert "123-45-6789" not in str(info.value)

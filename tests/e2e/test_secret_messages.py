@@ -58,3 +58,19 @@ def test_a_400_echoing_a_secret_where_clause_is_masked(make_stack, tmp_path: Pat
     assert "HTTP 400: cannot parse [secret] near '987'" in stack.all_output()
     assert "987-65-4321" not in stack.all_output()
     assert [r["status"] for r in stack.posts()] == [400]
+
+
+def test_a_failed_status_echoing_a_secret_where_clause_is_masked(
+    make_stack, tmp_path: Path
+) -> None:
+    spec = (
+        f"element_id='el-r', mode='filter', where_clause=pulumi.Output.secret({CLAUSE!r}),\n"
+        "    wait_for_completion=True, poll_interval_seconds=0.1"
+    )
+    stack = make_stack([run("unused")], program=program(tmp_path, spec))
+    stack.emulator.configure(failing_extractions=["ext-1"], failure_reason=f"bad {CLAUSE}")
+    failed = stack.up(check=False)
+    assert failed.returncode != 0
+    assert "Extraction failed: bad [secret]" in stack.all_output()
+    assert "987-65-4321" not in stack.all_output()
+    assert "987-65-4321" not in stack.pulumi("stack", "export").stdout

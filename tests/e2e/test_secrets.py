@@ -96,6 +96,12 @@ def test_stack_yaml_secret_set_by_path_stays_secret_with_its_digests(make_stack)
     assert json.loads(shown["selected"]["rows_digest"]["plaintext"]) == rows_digest(ROWS)
     assert json.loads(shown["filter"]["request_digest"]["plaintext"]) in digests
 
+    # A refresh reads the runs again: still secret, and still protected for the same inputs (so
+    # the up below has nothing to re-protect).
+    stack.pulumi("refresh", "--yes", "--skip-preview")
+    text, _ = plain_export(stack)
+    assert not [s for s in (CLAUSE, ROWS[0]["name"], *digests) if s.split(":")[-1] in text]
+
     # The marker the program adds changes nothing by itself: a second up sends nothing.
     stack.emulator.clear_requests()
     again = stack.up()

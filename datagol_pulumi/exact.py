@@ -22,7 +22,7 @@ import pulumi
 
 from .errors import ValidationError
 from .validation import REPLACE_PROPERTIES
-from .wire import MAX_ROW_DEPTH, inexact
+from .wire import MAX_ROW_DEPTH, big_numbers, inexact
 
 #: Inputs whose numbers DataGOL must receive exactly (ids, rows, triggers).
 EXACT_PROPERTIES = frozenset((*REPLACE_PROPERTIES, "rows", "triggers"))
@@ -82,3 +82,38 @@ def exact_run(subject: str, run: Mapping[str, Any], path: str = "") -> dict[str,
     """A run's inputs (a map), each checked by :func:`exact_input`; absent (None) ones left out."""
     prefix = f"{path}." if path else ""
     return {k: exact_input(subject, k, v, f"{prefix}{k}") for k, v in run.items() if v is not None}
+
+
+def maybe_rounded(inputs: Mapping[str, Any], *, group: bool = False) -> list[tuple[str, str]]:
+    """Check failures for the numbers in a run's (or a group's runs') exact inputs that reached
+    a provider as floats of magnitude 2**53 or more: the engine may have rounded them on the
+    way, and a provider cannot tell. For the packaged plugin, whose programs' SDKs send what
+    they were given (the dynamic face's program refuses such ints itself, and keeps floats).
+    """
+    if group:
+        runs = inputs.get("runs")
+        if not isinstance(runs, Mapping):
+            return []
+        return [
+            failure
+            for key, spec in runs.items()
+            if isinstance(spec, Mapping)
+            for failure in _maybe_rounded(spec, f"runs.{key}.")
+        ]
+    return _maybe_rounded(inputs, "")
+
+
+def _maybe_rounded(inputs: Mapping[str, Any], prefix: str) -> list[tuple[str, str]]:
+    failures = []
+    for prop in sorted(EXACT_PROPERTIES):
+        paths = big_numbers(inputs.get(prop), f"{prefix}{prop}")
+        if paths:
+            failures.append(
+                (
+                    paths[0],
+                    f"{paths[0]} is a number of magnitude 2**53 or more ({len(paths)} such "
+                    "value(s)); Pulumi carries numbers as 64-bit floats, which round whole "
+                    "numbers that large, so it may not be the number written: pass it as a string",
+                )
+            )
+    return failures

@@ -174,6 +174,27 @@ def _suspect(value: Any, nulls: bool) -> bool:
     return False
 
 
+def big_numbers(value: Any, path: str) -> list[str]:
+    """Paths of the numbers in ``value`` of magnitude 2**53 or more, at any depth.
+
+    For values that crossed the engine as floats: there, such a number may be a rounded int
+    (2**53 + 1 arrives as 2**53), so it may not be what the program wrote.
+    """
+    found: list[str] = []
+    stack: list[tuple[Any, str]] = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        kind = type(item)
+        if kind is float or kind is int:
+            if abs(item) >= MAX_SAFE_INTEGER:
+                found.append(where)
+        elif kind is dict or (kind is not list and isinstance(item, Mapping)):
+            stack.extend((v, f"{where}.{k}") for k, v in item.items())
+        elif kind is list or kind is tuple:
+            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(item))
+    return sorted(found)
+
+
 def _is_pending(item: Any) -> bool:
     return isinstance(item, Output) or inspect.isawaitable(item)
 

@@ -39,6 +39,7 @@ from pulumi.provider.experimental.provider import (
 from .. import operations
 from ..config import NAMESPACE, STACK_SCOPE_KEY
 from ..errors import ConfigurationError
+from ..exact import maybe_rounded
 from ..operations import SECRET_KEYS_KEY, URN_KEY, Context
 from ..properties import CONFIG
 from ..runs import failure_of_operation
@@ -160,7 +161,9 @@ class DataGolProvider(Provider):
             if self._is_group(request.urn)
             else (operations.check_run_inputs)
         )
-        checked, problems = check(self._in(request.urn, request.new_inputs))
+        values = self._in(request.urn, request.new_inputs)
+        checked, problems = check(values)
+        problems = [*problems, *maybe_rounded(values, group=self._is_group(request.urn))]
         failures = [
             CheckFailure(translate.camel_path(prop), translate.camel_text(reason))
             for prop, reason in problems

@@ -110,9 +110,8 @@ def test_the_plugin_sends_a_python_programs_nulls_as_written(
     assert post["body"] == {"selectAll": False, "rows": ROWS}
 
 
-def test_a_yaml_programs_nulls_in_maps_never_reach_the_plugin(tmp_path: Path, emulator) -> None:
-    # pulumi-yaml's Go SDK leaves null map entries out of the inputs it registers: the plugin
-    # cannot tell them from absent keys (README, "Nulls"). Nulls in lists arrive.
+def _yaml_stack(tmp_path: Path, emulator, rows: list) -> Stack:
+    """A Pulumi YAML program with one run of these rows, on the plugin."""
     try:
         lang_hosts()
     except RuntimeError as exc:
@@ -127,14 +126,31 @@ def test_a_yaml_programs_nulls_in_maps_never_reach_the_plugin(tmp_path: Path, em
             "elementType": "COLUMN",
             "elementId": "el-yaml",
             "mode": "selected",
-            "rows": ROWS,
+            "rows": rows,
         },
     }
-    project = {"name": "nulls", "runtime": "yaml", "resources": {"nulls": resource}}
-    stack = _plugin_stack(workdir, tmp_path, emulator, with_plugins(project, yaml_host=True))
+    project = {"name": "nulls", "runtime": "yaml", "resources": {"run": resource}}
+    return _plugin_stack(workdir, tmp_path, emulator, with_plugins(project, yaml_host=True))
+
+
+def test_a_yaml_programs_nulls_in_maps_never_reach_the_plugin(tmp_path: Path, emulator) -> None:
+    # pulumi-yaml's Go SDK leaves null map entries out of the inputs it registers: the plugin
+    # cannot tell them from absent keys (README, "Nulls"). Nulls in lists arrive.
+    stack = _yaml_stack(tmp_path, emulator, ROWS)
     stack.up()
     [post] = stack.posts()
     assert post["body"] == {"selectAll": False, "rows": [{"id": "r1", "deep": {"b": [None, 1]}}]}
+
+
+def test_the_plugin_refuses_a_number_the_engine_may_have_rounded(tmp_path: Path, emulator) -> None:
+    # YAML reads 9007199254740993 as a float: the plugin gets 9007199254740992.
+    stack = _yaml_stack(tmp_path, emulator, [{"id": 9007199254740993}])
+    preview = stack.preview(check=False)
+    text = preview.stdout + preview.stderr
+    assert preview.returncode != 0
+    assert "rows[0].id is a number of magnitude 2**53 or more (1 such value(s))" in text, text
+    assert "pass it as a string" in text
+    assert stack.emulator.requests() == []
 
 
 def test_the_stack_yaml_program_refuses_a_null_in_rows(make_stack) -> None:

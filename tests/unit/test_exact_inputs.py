@@ -16,9 +16,9 @@ import pytest
 from pulumi.runtime import rpc
 
 from datagol_pulumi import ExtractionRun, ExtractionRunArgs, ExtractionRunGroup, ValidationError
-from datagol_pulumi.exact import exact_input
+from datagol_pulumi.exact import exact_input, maybe_rounded
 from datagol_pulumi.group import exact_runs
-from datagol_pulumi.wire import MAX_SAFE_INTEGER, inexact
+from datagol_pulumi.wire import MAX_SAFE_INTEGER, big_numbers, inexact
 from tests.conftest import BASE_RUN
 from tests.unit.mocks import Recorder
 
@@ -78,6 +78,20 @@ def test_hostile_nesting_does_not_exhaust_the_stack() -> None:
     for _ in range(50_000):
         value = {"a": value}
     assert inexact(value, "rows", nulls=True).nulls == ["rows" + ".a" * 50_000]
+
+
+def test_numbers_that_may_have_been_rounded_on_the_way_are_named() -> None:
+    # What a provider gets from the engine: floats. 2**53 itself may be a rounded 2**53 + 1.
+    value = {"a": [1.0, float(2**53)], "b": {"c": -1e300, "d": 2.0**53 - 1, "e": True}}
+    assert big_numbers(value, "t") == ["t.a[1]", "t.b.c"]
+    run = {**BASE_RUN, "element_id": 2.0**60, "rows": [{"id": 2.0**53}], "where_clause": 1e300}
+    assert [path for path, _ in maybe_rounded(run)] == ["element_id", "rows[0].id"]
+    group = {"runs": {"a": run, "b": "unknown"}, "max_concurrency": 1e300}
+    assert [path for path, _ in maybe_rounded(group, group=True)] == [
+        "runs.a.element_id",
+        "runs.a.rows[0].id",
+    ]
+    assert maybe_rounded({"runs": "unknown"}, group=True) == []
 
 
 # --- the program ------------------------------------------------------------------------------

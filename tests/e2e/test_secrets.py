@@ -38,10 +38,11 @@ def request_digest(inputs: dict[str, Any]) -> str:
 
 
 def plain_export(stack: Stack) -> tuple[str, dict[str, dict[str, Any]]]:
-    """The state as `pulumi stack export` prints it without --show-secrets, and its resources."""
+    """The state as `pulumi stack export` prints it without --show-secrets, and its runs."""
     text = stack.pulumi("stack", "export").stdout
     resources = json.loads(text)["deployment"]["resources"]
-    return text, {r["urn"].rsplit("::", 1)[-1]: r for r in resources if "outputs" in r}
+    runs = [r for r in resources if r["type"].endswith(":ExtractionRun")]
+    return text, {r["urn"].rsplit("::", 1)[-1]: r for r in runs}
 
 
 def is_secret(value: Any) -> bool:
@@ -51,7 +52,14 @@ def is_secret(value: Any) -> bool:
 def test_stack_yaml_secret_set_by_path_stays_secret_with_its_digests(make_stack) -> None:
     runs = [
         run("filter", mode="filter", where_clause="placeholder"),
-        run("selected", mode="selected", rows=[{"id": "placeholder"}]),
+        # Waited: its completion takes secret inputs (the batch record) and must still finish.
+        run(
+            "selected",
+            mode="selected",
+            rows=[{"id": "placeholder"}],
+            wait_for_completion=True,
+            poll_interval_seconds=0.1,
+        ),
         run("plain"),
     ]
     stack = make_stack(runs)
@@ -107,6 +115,10 @@ def test_stack_yaml_secret_set_by_path_stays_secret_with_its_digests(make_stack)
     again = stack.up()
     assert "unchanged" in again.stdout and "updated" not in again.stdout, again.stdout
     assert stack.emulator.requests(method="POST") == []
+    assert stack.outputs()["selected"]["status"] == "COMPLETED"
+    exported = json.loads(stack.pulumi("stack", "export").stdout)["deployment"]["resources"]
+    [completion] = [r for r in exported if r["type"].endswith(":ExtractionRunCompletion")]
+    assert is_secret(completion["outputs"]["runs"][""])  # it records the run's batches
     printed = "\n".join(t for t in stack.transcript if not t.startswith("$ pulumi stack"))
     assert CLAUSE not in printed and ROWS[0]["name"] not in printed
 

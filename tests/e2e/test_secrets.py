@@ -214,3 +214,47 @@ def test_plugin_keeps_digests_and_counts_of_secret_inputs_secret(
     again = stack.up()
     assert "unchanged" in again.stdout and "updated" not in again.stdout, again.stdout
     assert stack.emulator.requests(method="POST") == []
+
+
+NESTED_PROGRAM = """
+import pulumi
+from datagol_pulumi import ExtractionRun
+
+WORKSPACE = pulumi.Config().require_object("defaults")["workspace_id"]
+ExtractionRun(
+    "nested",
+    workspace_id=WORKSPACE,
+    extraction_id="ext-1",
+    element_type="COLUMN",
+    element_id="el-nested",
+    mode="selected",
+    # One field of one row is secret; the rows themselves are a plain list.
+    rows=[{"id": "r1", "name": pulumi.Output.secret("Jane Q. Secret")}, {"id": "r2"}],
+    triggers={"release": "1", "ticket": pulumi.Output.secret("SEC-4411")},
+)
+"""
+
+
+def test_a_secret_nested_in_rows_keeps_the_digests_of_the_rows_secret(
+    make_stack, tmp_path: Path
+) -> None:
+    program = tmp_path / "nested.py"
+    program.write_text(NESTED_PROGRAM)
+    stack = make_stack([run("unused")], program=program)
+    stack.up()
+    rows = [{"id": "r1", "name": "Jane Q. Secret"}, {"id": "r2"}]
+    [post] = stack.posts()
+    assert post["body"] == {"selectAll": False, "rows": rows}
+    inputs = {"workspace_id": WORKSPACE_ID, "extraction_id": "ext-1", "element_type": "COLUMN"}
+    digests = {
+        rows_digest(rows),
+        request_digest({**inputs, "element_id": "el-nested", "mode": "selected", "rows": rows}),
+    }
+    text, resources = plain_export(stack)
+    for secret in ("Jane Q. Secret", "SEC-4411", *digests):
+        assert secret.split(":")[-1] not in text, f"{secret!r} in plain state"
+    outputs = resources["nested"]["outputs"]
+    for out in ("rows_digest", "row_count", "request_digest", "batches"):
+        assert is_secret(outputs[out]), out
+    # Inputs not holding a secret stay readable.
+    assert outputs["element_id"] == "el-nested" and not is_secret(outputs["request_id"])

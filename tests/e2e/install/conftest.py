@@ -1,0 +1,118 @@
+"""Fixtures of the install tests: what `make dist` builds (scripts/dist, once per session), a
+new virtualenv with only the built wheel, a PULUMI_HOME with the plugin archive installed, and
+the offline engine's environment with nothing of this checkout's in it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import devtools.engine
+from datagol_pulumi._version import __version__
+from tests.conftest import WORKSPACE_ID
+from tests.e2e.conftest import PASSPHRASE, ROOT, Stack
+
+PYTHONS = ("3.10", "3.11", "3.12", "3.13")
+PREFIX = f"/noCo/api/v2/workspaces/{WORKSPACE_ID}/extraction"
+CONTRACTS = f"{PREFIX}/contract-terms/FILE/file-7781/run"
+#: Pulumi's names for this machine's platform, as scripts/dist names the archive.
+PLATFORM = (
+    platform.system().lower()
+    + "-"
+    + {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+)
+ARCHIVE = f"pulumi-resource-datagol-v{__version__}-{PLATFORM}.tar.gz"
+
+
+@dataclass(frozen=True)
+class Dist:
+    wheel: Path
+    sdist: Path
+    archive: Path
+    #: The archive's wheels/, unpacked: the wheel and every dependency's, for PYTHONS.
+    wheels: Path
+
+
+@pytest.fixture(scope="session")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Dist:
+    out = tmp_path_factory.mktemp("dist")
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "dist"), str(out)],
+        env={**os.environ, "DIST_BUILD_PYTHON": sys.executable},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    wheel, sdist, archive = (Path(line) for line in result.stdout.splitlines()[-3:])
+    unpacked = tmp_path_factory.mktemp("archive")
+    with tarfile.open(archive) as tar:
+        tar.extractall(unpacked, filter="data")
+    return Dist(wheel, sdist, archive, unpacked / "wheels")
+
+
+def clean_env(state_dir: Path) -> dict[str, str]:
+    """The offline engine's environment with nothing of this checkout's: its venv is not on
+    PATH (so neither is its pulumi-resource-datagol) and no PYTHONPATH points back here."""
+    env = devtools.engine.offline_env(state_dir, PASSPHRASE)
+    ours = str(Path(sys.executable).parent)
+    env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if p != ours)
+    for key in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"):
+        env.pop(key, None)
+    assert shutil.which("pulumi-resource-datagol", path=env["PATH"]) is None
+    assert env["PULUMI_IGNORE_AMBIENT_PLUGINS"] == "true"
+    return env
+
+
+@pytest.fixture(scope="session")
+def wheel_venv(dist: Dist, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A new virtualenv with only the built wheel installed (dependencies from local wheels)."""
+    venv = tmp_path_factory.mktemp("wheel") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            *("-m", "pip", "install", "--isolated", "--quiet", "--no-index"),
+            *("--find-links", str(dist.wheels), str(dist.wheel)),
+        ],
+        cwd=venv.parent,
+        check=True,
+        timeout=600,
+    )
+    return venv
+
+
+@pytest.fixture(scope="session")
+def plugin_home(dist: Dist, engine_bin: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A PULUMI_HOME with the archive installed (`pulumi plugin install --file`), shared by the
+    tests of programs on it: the launcher's first start (its virtualenv) happens once."""
+    state = tmp_path_factory.mktemp("plugin-home")
+    env = clean_env(state)
+    result = devtools.engine.run_pulumi(
+        state,
+        env,
+        *("plugin", "install", "resource", "datagol", __version__, "--file", str(dist.archive)),
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    return Path(env["PULUMI_HOME"])
+
+
+def archive_env(state_dir: Path, plugin_home: Path) -> dict[str, str]:
+    return {**clean_env(state_dir), "PULUMI_HOME": str(plugin_home)}
+
+
+def installed_plugins(stack: Stack) -> list[tuple[str, str, str]]:
+    listed = json.loads(stack.pulumi("plugin", "ls", "--json").stdout)
+    return [(p["kind"], p["name"], p["version"]) for p in listed]

@@ -63,11 +63,15 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Dist:
 
 
 def clean_env(state_dir: Path) -> dict[str, str]:
-    """The offline engine's environment with nothing of this checkout's: its venv is not on
-    PATH (so neither is its pulumi-resource-datagol) and no PYTHONPATH points back here."""
+    """The offline engine's environment with nothing of this checkout's: no folder holding a
+    pulumi-resource-datagol on PATH (this venv's, or any other install's) and no PYTHONPATH."""
     env = devtools.engine.offline_env(state_dir, PASSPHRASE)
-    ours = str(Path(sys.executable).parent)
-    env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if p != ours)
+    env["PATH"] = os.pathsep.join(
+        p
+        for p in env["PATH"].split(os.pathsep)
+        if p != str(Path(sys.executable).parent)
+        and not (Path(p) / "pulumi-resource-datagol").exists()
+    )
     for key in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"):
         env.pop(key, None)
     assert shutil.which("pulumi-resource-datagol", path=env["PATH"]) is None

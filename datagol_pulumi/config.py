@@ -60,8 +60,14 @@ KEYS = (
     Key("oauthClientId", "oauth_client_id", secret=True),
     Key("oauthClientSecret", "oauth_client_secret", secret=True),
     Key("oauthRefreshToken", "oauth_refresh_token", secret=True),
+    Key("maxTriggersPerUpdate", "max_triggers_per_update"),
 )
 KEYS_BY_NAME = {key.name: key for key in KEYS}
+#: Settings whose variable beats the config: a one-off override for one command (raising the
+#: limit of runs for one deliberate update), where every other variable only fills a gap.
+ENV_FIRST = frozenset({"maxTriggersPerUpdate"})
+#: Runs one update may trigger unless set (see the README, "Know the bill before you pay it").
+DEFAULT_MAX_TRIGGERS_PER_UPDATE = 25
 #: A provider input that is no setting: the stack the provider serves, which scopes the
 #: in-flight journal (not secret; not read from config).
 STACK_SCOPE_KEY = f"{NAMESPACE}:stack"
@@ -113,6 +119,8 @@ class Settings:
     oauth_client_id: str | None = field(default=None, repr=False)
     oauth_client_secret: str | None = field(default=None, repr=False)
     oauth_refresh_token: str | None = field(default=None, repr=False)
+    #: Runs (paid jobs) one update may trigger, across the stack; 0: no limit.
+    max_triggers_per_update: int = DEFAULT_MAX_TRIGGERS_PER_UPDATE
 
     @property
     def oauth_grant(self) -> str | None:
@@ -163,7 +171,11 @@ class Settings:
         from_env: set[str] = set()  # the keys whose value came from the environment
 
         def value(key: str) -> str | None:
-            raw = get(f"{NAMESPACE}:{key}")
+            raw = env.get(KEYS_BY_NAME[key].env) or None if key in ENV_FIRST else None
+            if raw is not None:
+                from_env.add(key)
+            else:
+                raw = get(f"{NAMESPACE}:{key}")
             if raw is None:
                 raw = env.get(KEYS_BY_NAME[key].env)
                 if raw is not None:
@@ -241,6 +253,9 @@ class Settings:
             oauth_client_id=value("oauthClientId"),
             oauth_client_secret=value("oauthClientSecret"),
             oauth_refresh_token=value("oauthRefreshToken"),
+            max_triggers_per_update=int(
+                number("maxTriggersPerUpdate", DEFAULT_MAX_TRIGGERS_PER_UPDATE, integer=True)
+            ),
         )
         settings.validate(from_env)
         return settings

@@ -198,6 +198,11 @@ _SETTINGS: dict[str, tuple[str, str]] = {
     "oauthClientId": ("string", "The OAuth client id."),
     "oauthClientSecret": ("string", "The OAuth client secret."),
     "oauthRefreshToken": ("string", "The OAuth refresh token."),
+    "maxTriggersPerUpdate": (
+        "integer",
+        "Runs (paid jobs) one update may trigger across the stack; 0: no limit (default 25). "
+        "The variable, set for one command, beats the config.",
+    ),
 }
 #: Provider configuration (``datagol:<name>``), named by the Settings field.
 CONFIG: tuple[Prop, ...] = tuple(

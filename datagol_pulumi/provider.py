@@ -22,7 +22,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from . import engine_link, operations
+from . import bill, engine_link, operations
 from .client import DataGolClient
 from .errors import DataGolError
 from .journal import InflightJournal
@@ -103,15 +103,38 @@ class ClientProvider(ResourceProvider):
         # A finished extraction cannot be undone; the run only leaves the stack.
         return None
 
+    # What a create or update will trigger is counted where the engine asks before sending it
+    # (check of a new resource, diff of an existing one), in preview and up alike: see bill.
+
+    def _billed(
+        self, olds: dict[str, Any], checked: tuple[dict[str, Any], list[Any]], *, group: bool
+    ) -> CheckResult:
+        inputs, failures = checked
+        if not failures:
+            limit = self.context().settings.max_triggers_per_update
+            bill.on_check(
+                self.context(), limit, inputs.get(URN_KEY) or "", olds, inputs, group=group
+            )
+        return _check_result(checked)
+
+    def _billed_diff(
+        self, olds: dict[str, Any], news: dict[str, Any], diff: Diff, *, group: bool
+    ) -> DiffResult:
+        if diff.changes:
+            limit = self.context().settings.max_triggers_per_update
+            urn = news.get(URN_KEY) or ""
+            bill.on_diff(self.context(), limit, urn, olds, news, diff.replaces, group=group)
+        return _diff_result(diff)
+
 
 class ExtractionRunProvider(ClientProvider):
     """check/diff/create/update/read/delete for one extraction run."""
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        return _check_result(operations.check_run_inputs(news))
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        return self._billed(olds, operations.check_run_inputs(news), group=False)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        return _diff_result(operations.diff_run(olds, news))
+        return self._billed_diff(olds, news, operations.diff_run(olds, news), group=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         return CreateResult(*operations.create_run(self.context(), props))
@@ -130,11 +153,11 @@ class ExtractionRunGroupProvider(ClientProvider):
     threads, so thirty-two waiting ExtractionRuns queue behind each other; a group does not.
     """
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        return _check_result(operations.check_group_inputs(news))
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        return self._billed(olds, operations.check_group_inputs(news), group=True)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        return _diff_result(operations.diff_group(olds, news))
+        return self._billed_diff(olds, news, operations.diff_group(olds, news), group=True)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         return CreateResult(*operations.create_group(self.context(), props))

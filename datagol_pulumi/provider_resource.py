@@ -46,6 +46,7 @@ class ProviderArgs:
     oauth_client_id: pulumi.Input[str] | None = None
     oauth_client_secret: pulumi.Input[str] | None = None
     oauth_refresh_token: pulumi.Input[str] | None = None
+    max_triggers_per_update: pulumi.Input[int] | None = None
 
 
 class Provider(pulumi.ProviderResource):
@@ -78,6 +79,7 @@ class Provider(pulumi.ProviderResource):
         oauth_client_id: pulumi.Input[str] | None = None,
         oauth_client_secret: pulumi.Input[str] | None = None,
         oauth_refresh_token: pulumi.Input[str] | None = None,
+        max_triggers_per_update: pulumi.Input[int] | None = None,
     ) -> None:
         arguments = locals()
         given = {k: v for k, v in arguments.items() if k in _FIELDS and v is not None}

@@ -36,7 +36,7 @@ from pulumi.provider.experimental.provider import (
     UpdateResponse,
 )
 
-from .. import operations
+from .. import bill, operations
 from ..config import NAMESPACE, STACK_SCOPE_KEY
 from ..errors import ConfigurationError
 from ..exact import maybe_rounded
@@ -168,6 +168,10 @@ class DataGolProvider(Provider):
             CheckFailure(translate.camel_path(prop), translate.camel_text(reason))
             for prop, reason in problems
         ]
+        if not failures:  # a new resource's bill; an existing one's is counted by diff
+            group = self._is_group(request.urn)
+            limit = self._context.settings.max_triggers_per_update
+            bill.on_check(self, limit, request.urn, request.old_inputs, checked, group=group)
         inputs = {k: v for k, v in checked.items() if not k.startswith("__")}
         secret = translate.secret_names(request.new_inputs)
         return CheckResponse(inputs=self._out(request.urn, inputs, secret), failures=failures)
@@ -177,6 +181,9 @@ class DataGolProvider(Provider):
         olds = self._in(request.urn, request.old_state, state=True)
         news = self._in(request.urn, request.new_inputs)
         result = (operations.diff_group if group else operations.diff_run)(olds, news)
+        if result.changes:  # what the update sends, counted before it is sent (see bill)
+            limit = self._context.settings.max_triggers_per_update
+            bill.on_diff(self, limit, request.urn, olds, news, result.replaces, group=group)
         # Named per property, so `pulumi preview --diff` says what re-triggers the run.
         detailed = {
             translate.camel_path(name): PropertyDiff(kind, input_diff=True)

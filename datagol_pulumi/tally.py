@@ -1,0 +1,210 @@
+"""The running count of the runs one update triggers, shared by every provider process of it.
+
+One ``pulumi preview`` or ``pulumi up`` may start several provider processes: one per explicit
+provider (tenant), in both faces. Each is started with the address of the engine's gRPC server,
+which is the same for every provider of one deployment and different for the next one (the
+preview and the update of a `pulumi up` are two deployments with two addresses), so the count
+lives in a small file under the temp folder named after that address, changed under ``flock``.
+Within a process a lock serialises the engine's concurrent calls first.
+
+An address is reused once its engine is gone; a file whose recorded processes have all exited
+belongs to an earlier update and starts over. Where ``fcntl`` is missing (Windows) the count is
+per provider process only.
+
+Without an engine address (tests, direct use) the count belongs to one tally object.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: one process's count only
+    fcntl = None  # type: ignore[assignment]
+
+#: How many run names a tally keeps for messages (the count itself is exact).
+KEPT_NAMES = 10
+#: Files of finished updates older than this are removed by the next update.
+STALE_SECONDS = 7 * 24 * 3600
+
+
+@dataclass
+class Totals:
+    """What an update triggers so far: runs, batches (POSTs), selected rows, per target."""
+
+    runs: int = 0
+    batches: int = 0
+    rows: int = 0
+    #: The first runs counted, by name, for messages.
+    names: list[str] = field(default_factory=list)
+    #: "workspace W, extraction E" -> [runs, batches, rows].
+    targets: dict[str, list[int]] = field(default_factory=dict)
+    #: The resources already counted: each is counted once per update.
+    urns: list[str] = field(default_factory=list)
+
+    def add(self, urn: str, names: list[str], targets: Mapping[str, list[int]]) -> None:
+        self.urns.append(urn)
+        self.names.extend(names[: max(0, KEPT_NAMES - len(self.names))])
+        for target, (runs, batches, rows) in targets.items():
+            total = self.targets.setdefault(target, [0, 0, 0])
+            total[0] += runs
+            total[1] += batches
+            total[2] += rows
+            self.runs += runs
+            self.batches += batches
+            self.rows += rows
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "runs": self.runs,
+            "batches": self.batches,
+            "rows": self.rows,
+            "names": self.names,
+            "targets": self.targets,
+            "urns": self.urns,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Totals:
+        return cls(
+            runs=int(data.get("runs") or 0),
+            batches=int(data.get("batches") or 0),
+            rows=int(data.get("rows") or 0),
+            names=[str(n) for n in data.get("names") or []],
+            targets={str(k): [int(x) for x in v] for k, v in (data.get("targets") or {}).items()},
+            urns=[str(u) for u in data.get("urns") or []],
+        )
+
+
+class Tally:
+    """The count of one update. :meth:`charge` is the only way in, atomic across threads (and
+    processes, with a ``path``)."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._totals = Totals()
+
+    @contextmanager
+    def _locked(self) -> Iterator[Totals]:
+        with self._lock:
+            if self.path is None or fcntl is None:
+                yield self._totals
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            with os.fdopen(fd, "r+", encoding="utf-8") as file:
+                fcntl.flock(file, fcntl.LOCK_EX)  # released when the file is closed
+                data = _load(file.read())
+                totals = Totals.from_json(data) if _current(data) else Totals()
+                yield totals
+                pids = {p: s for p, s in (data.get("pids") or {}).items() if _alive(p, s)}
+                pids[str(os.getpid())] = _start_time(os.getpid())
+                file.seek(0)
+                file.truncate()
+                file.write(json.dumps({**totals.to_json(), "pids": pids}))
+                file.flush()
+
+    def charge(
+        self,
+        urn: str,
+        names: list[str],
+        targets: Mapping[str, list[int]],
+        limit: int,
+    ) -> tuple[Totals, bool]:
+        """Add a resource's runs unless that would take the update over ``limit`` (0: none).
+
+        Returns the totals (with the resource's runs when added) and whether they were added.
+        A resource already counted in this update (the engine may check, then diff it) adds
+        nothing and is never refused again.
+        """
+        runs = sum(t[0] for t in targets.values())
+        with self._locked() as totals:
+            if urn in totals.urns:
+                return _copy(totals), True
+            if limit and totals.runs + runs > limit:
+                return _copy(totals), False
+            totals.add(urn, names, targets)
+            return _copy(totals), True
+
+
+def _copy(totals: Totals) -> Totals:
+    return Totals.from_json(json.loads(json.dumps(totals.to_json())))
+
+
+_TALLIES: dict[str, Tally] = {}
+_TALLIES_LOCK = threading.Lock()
+
+
+def for_update(address: str) -> Tally:
+    """The tally of the update whose engine listens at ``address`` (one per process)."""
+    with _TALLIES_LOCK:
+        tally = _TALLIES.get(address)
+        if tally is None:
+            tally = _TALLIES[address] = Tally(path_for(address))
+            _remove_stale(tally.path.parent if tally.path else None)
+        return tally
+
+
+def path_for(address: str) -> Path:
+    folder = Path(tempfile.gettempdir()) / f"datagol-pulumi-updates-{_user()}"
+    return folder / (hashlib.sha256(address.encode()).hexdigest()[:24] + ".json")
+
+
+def _user() -> str:
+    getuid = getattr(os, "getuid", None)
+    return str(getuid()) if getuid else "user"
+
+
+def _load(text: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text) if text.strip() else {}
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _current(data: Mapping[str, Any]) -> bool:
+    """Whether a file belongs to a running update: one of the processes that wrote it lives."""
+    pids = data.get("pids") or {}
+    return any(_alive(pid, start) for pid, start in pids.items())
+
+
+def _alive(pid: str, start: str | None) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (OSError, ValueError):
+        return False
+    # A pid can be reused: the process must also be the one that wrote (same start time).
+    return start is None or _start_time(int(pid)) in (None, start)
+
+
+def _start_time(pid: int) -> str | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[-1].split()[19]  # field 22, counted after the command name
+
+
+def _remove_stale(folder: Path | None) -> None:
+    if folder is None or not folder.is_dir():
+        return
+    cutoff = time.time() - STALE_SECONDS
+    for path in folder.glob("*.json"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+        except OSError:
+            pass

@@ -1,0 +1,180 @@
+"""Know the bill before you pay it (issue 18), through the real CLI, counting at the emulator.
+
+The preview says what an update will trigger; ``datagol:maxTriggersPerUpdate`` (or, for one
+command, DATAGOL_MAX_TRIGGERS_PER_UPDATE) refuses an update over it before any request, counted
+across every provider process of the update.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tests.e2e.conftest import ROOT, Stack
+from tests.e2e.test_plugin_yaml import yaml_stack  # noqa: F401 - the fixture, shared
+
+PROGRAM = ROOT / "tests" / "e2e" / "programs" / "bill.py"
+SO_FAR = re.compile(
+    r"This update so far: (\d+) runs?(?: in (\d+) requests)?(?:, (\d+) selected rows?)?"
+)
+#: Five batches of two rows; batch 3 carries a row too large for a 1,000-byte body limit.
+ROWS = [{"id": i, "blob": "x" * (3000 if i == 4 else 1)} for i in range(10)]
+
+
+def make(make_stack: Any, **config: Any) -> Stack:
+    stack = make_stack([], program=PROGRAM)
+    stack.set_runs([], **config)
+    return stack
+
+
+def with_env(stack: Stack, **env: str) -> Stack:
+    """The same stack with variables set for the commands run through the returned one."""
+    other = Stack(stack.workdir, {**stack.env, **env}, stack.emulator, stack.name)
+    other.transcript = stack.transcript
+    return other
+
+
+def billed(output: str) -> tuple[int, int, int]:
+    """The update's count as its last message states it: (runs, requests, selected rows)."""
+    counts = [(int(r), int(q or r), int(n or 0)) for r, q, n in SO_FAR.findall(output)]
+    return max(counts, default=(0, 0, 0))
+
+
+def posted_runs(stack: Stack) -> set[str]:
+    return {p["segments"][-2] for p in stack.posts()}
+
+
+def test_over_the_limit_fails_at_preview_across_tenants_and_the_variable_raises_it(
+    make_stack,
+) -> None:
+    # Six runs over two tenants (two provider processes, three runs each): only a count
+    # shared by both processes reaches six.
+    stack = make(make_stack, single={f"r{i}": {} for i in range(6)}, tenants=True)
+    stack.pulumi("config", "set", "datagol:maxTriggersPerUpdate", "5")
+
+    refused = stack.preview(check=False)
+    text = refused.stdout + refused.stderr
+    assert refused.returncode != 0
+    assert stack.emulator.requests() == []
+    assert "would trigger at least 6 DataGOL runs" in text, text
+    assert "over the limit of 5 per update (datagol:maxTriggersPerUpdate)" in text
+    assert re.search(r"Runs counted: (r\d, ){5}r\d", text), text
+    assert "DATAGOL_MAX_TRIGGERS_PER_UPDATE=<runs> pulumi up" in text
+    assert "pulumi up --target <urn>" in text and "split the change" in text
+
+    # A way out: part of the stack.
+    targeted = stack.preview("--target", stack.urn("r0"))
+    assert "1 run" in targeted.stdout and billed(targeted.stdout) == (1, 1, 0)
+    assert stack.emulator.requests() == []
+
+    # The other: the limit raised for one command. `pulumi up` with its preview: the preview
+    # and the update are counted apart (else the update would see twelve).
+    raised = with_env(stack, DATAGOL_MAX_TRIGGERS_PER_UPDATE="6")
+    preview = raised.preview()
+    assert billed(preview.stdout) == (6, 6, 0), preview.stdout
+    assert "workspace " in preview.stdout and "extraction ext-1" in preview.stdout
+    assert stack.emulator.requests() == []
+    raised.pulumi("up", "--yes")
+    assert len(stack.posts()) == 6
+    assert posted_runs(stack) == {f"el-r{i}" for i in range(6)}
+    stack.emulator.clear_requests()
+
+    # A no-op counts nothing, says nothing and sends nothing, under the limit of 5 again.
+    noop = stack.preview()
+    assert "DataGOL:" not in noop.stdout and billed(noop.stdout) == (0, 0, 0)
+    stack.up()
+    assert stack.emulator.requests() == []
+
+
+def test_the_preview_counts_what_the_next_up_sends(make_stack) -> None:
+    """Creates, a re-trigger in batches, a replacement, batches left unsent, group keys new and
+    changed, and no-ops: the preview's count is the POSTs of the following up."""
+    selected = {"mode": "selected", "rows": [{"id": i} for i in range(5)], "batch_size": 2}
+    stack = make(
+        make_stack,
+        single={
+            "a": selected,
+            "b": {},
+            "c": {},
+            "p": {"mode": "selected", "rows": ROWS, "batch_size": 2},
+        },
+        keys={"k1": {}, "k2": {}, "k3": {}},
+    )
+    stack.emulator.configure(max_body_bytes=1000)  # p's batch 3 refused, 4 and 5 unsent
+    with_env(stack, DATAGOL_MAX_TRIGGERS_PER_UPDATE="0").up(check=False)
+    assert len(stack.posts()) == 3 + 1 + 1 + 3 + 3  # p: 2 accepted, 1 refused (413)
+    stack.emulator.configure(max_body_bytes=16 * 1024 * 1024)
+    stack.emulator.clear_requests()
+
+    stack.pulumi("config", "set", "datagol:maxTriggersPerUpdate", "6")  # the exact count
+    stack.set_runs(
+        [],
+        single={
+            "a": {**selected, "triggers": {"v": "2"}},  # 1 run, 3 requests, 5 rows
+            "b": {},  # no-op
+            "c": {"extraction_id": "ext-2"},  # replaced: 1 run
+            "d": {},  # created: 1 run
+            "p": {"mode": "selected", "rows": ROWS, "batch_size": 2},  # 3 unsent: 6 rows
+        },
+        keys={"k1": {"triggers": {"v": "2"}}, "k2": {}, "k4": {}},  # k1, k4: 2 runs
+    )
+    preview = stack.preview()
+    assert billed(preview.stdout) == (6, 10, 11), preview.stdout
+    assert "grp[k1], grp[k4]" in preview.stdout or "grp[k4], grp[k1]" in preview.stdout
+    assert "extraction ext-2" in preview.stdout
+    assert stack.emulator.requests() == []
+
+    stack.up()
+    posts = stack.posts()
+    assert len(posts) == 10
+    assert posted_runs(stack) == {"el-a", "el-c", "el-d", "el-p", "el-grp-k1", "el-grp-k4"}
+    assert sum(len(p["body"].get("rows") or []) for p in posts) == 11
+
+
+def test_an_update_without_preview_sends_at_most_the_limit_and_the_next_one_the_rest(
+    make_stack,
+) -> None:
+    # `pulumi up --skip-preview` (and Automation API's up) counts as it goes: the engine
+    # creates the first runs while it still checks the later ones.
+    stack = make(make_stack, single={f"r{i}": {} for i in range(4)})
+    stack.pulumi("config", "set", "datagol:maxTriggersPerUpdate", "2")
+    failed = stack.up(check=False)
+    assert failed.returncode != 0
+    assert "would trigger at least 3 DataGOL runs" in failed.stdout + failed.stderr
+    assert len(stack.posts()) == 2
+    stack.emulator.clear_requests()
+    stack.up()  # the two runs left are within the limit
+    assert len(stack.posts()) == 2
+    assert len(stack.resources()) == 4
+
+
+def test_a_yaml_program_on_the_plugin_is_counted_and_refused_alike(
+    yaml_stack: Stack,  # noqa: F811 - the fixture imported above
+) -> None:
+    stack = yaml_stack  # examples/yaml: two runs and a group of two
+    stack.pulumi("config", "set", "datagol:maxTriggersPerUpdate", "3")
+    refused = stack.preview(check=False)
+    text = refused.stdout + refused.stderr
+    assert refused.returncode != 0
+    assert stack.emulator.requests() == []
+    assert "would trigger at least 4 DataGOL runs" in text, text
+    assert "over the limit of 3 per update (datagol:maxTriggersPerUpdate)" in text
+    assert "DATAGOL_MAX_TRIGGERS_PER_UPDATE=<runs> pulumi up" in text
+
+    raised = with_env(stack, DATAGOL_MAX_TRIGGERS_PER_UPDATE="4")
+    preview = raised.preview()
+    assert billed(preview.stdout) == (4, 4, 1), preview.stdout
+    assert "seed[invoices], seed[orders]" in preview.stdout
+    raised.pulumi("up", "--yes")
+    assert len(stack.posts()) == 4
+    stack.emulator.clear_requests()
+
+    # A no-op counts and sends nothing; one changed filter is one run, under the limit of 3.
+    noop = stack.preview()
+    assert "DataGOL:" not in noop.stdout
+    stack.up()
+    assert stack.emulator.requests() == []
+    stack.pulumi("config", "set", "contractsFilter", "status = 'closed'")
+    assert billed(stack.preview().stdout) == (1, 1, 0)
+    stack.up()
+    assert len(stack.posts()) == 1

@@ -1,0 +1,97 @@
+"""The count of one update's runs (datagol_pulumi.tally): exact under threads and processes."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from datagol_pulumi import tally
+from datagol_pulumi.tally import Tally
+
+TARGET = "workspace w, extraction e"
+
+
+def charge(t: Tally, urn: str, limit: int, runs: int = 1) -> bool:
+    return t.charge(urn, [urn], {TARGET: [runs, runs, 0]}, limit)[1]
+
+
+def test_threads_never_add_past_the_limit(tmp_path: Path) -> None:
+    t = Tally(tmp_path / "u.json")
+    accepted: list[bool] = []
+    lock = threading.Lock()
+
+    def work(worker: int) -> None:
+        for i in range(40):
+            ok = charge(t, f"urn:{worker}:{i}", 300)
+            with lock:
+                accepted.append(ok)
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert accepted.count(True) == 300 and len(accepted) == 480
+    data = json.loads((tmp_path / "u.json").read_text())
+    assert data["runs"] == 300 and len(data["urns"]) == 300
+    assert data["targets"] == {TARGET: [300, 300, 0]}
+
+
+def _worker(path: str, worker: int, results: multiprocessing.Queue) -> None:
+    t = Tally(Path(path))
+    results.put(sum(charge(t, f"urn:{worker}:{i}", 150) for i in range(50)))
+
+
+def test_processes_share_one_count_and_never_add_past_the_limit(tmp_path: Path) -> None:
+    path = tmp_path / "u.json"
+    assert charge(Tally(path), "urn:parent", 150)  # a process alive for the whole update
+    context = multiprocessing.get_context("spawn")  # separate interpreters, as providers are
+    results: multiprocessing.Queue = context.Queue()
+    workers = [context.Process(target=_worker, args=(str(path), w, results)) for w in range(4)]
+    for worker in workers:
+        worker.start()
+    accepted = sum(results.get(timeout=120) for _ in workers)
+    for worker in workers:
+        worker.join()
+    assert accepted == 149  # 150 with the parent's run
+    assert json.loads(path.read_text())["runs"] == 150
+
+
+def test_a_resource_is_counted_once_per_update(tmp_path: Path) -> None:
+    t = Tally(tmp_path / "u.json")
+    assert charge(t, "urn:a", 2, runs=2)
+    # The engine may check a resource and then diff it (a targeted replacement): not twice,
+    # and never refused for what it already counted.
+    totals, added = t.charge("urn:a", ["a"], {TARGET: [2, 2, 0]}, 2)
+    assert added and totals.runs == 2
+    assert not charge(t, "urn:b", 2)
+
+
+def test_a_file_left_by_an_earlier_update_on_the_same_address_starts_over(tmp_path: Path) -> None:
+    path = tmp_path / "u.json"
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    path.write_text(
+        json.dumps({"runs": 24, "urns": ["urn:old"], "pids": {dead.stdout.strip(): None}})
+    )
+    totals, added = Tally(path).charge("urn:new", ["new"], {TARGET: [1, 1, 0]}, 2)
+    assert added and totals.runs == 1 and totals.urns == ["urn:new"]
+
+
+def test_no_limit_counts_everything(tmp_path: Path) -> None:
+    t = Tally()  # no engine address: this process only
+    assert all(charge(t, f"urn:{i}", 0, runs=10) for i in range(100))
+    assert t.charge("urn:x", [], {}, 0)[0].runs == 1000
+
+
+def test_each_update_has_its_own_file(tmp_path: Path) -> None:
+    assert tally.path_for("127.0.0.1:4000") != tally.path_for("127.0.0.1:4001")
+    assert tally.for_update("127.0.0.1:4000") is tally.for_update("127.0.0.1:4000")

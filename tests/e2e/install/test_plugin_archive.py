@@ -1,8 +1,8 @@
 """The plugin archive as users install it (`pulumi plugin install resource datagol <version>
 --file <archive>`), with ambient plugins ignored and no pulumi-resource-datagol on PATH: the YAML
 example and a generated SDK's program through the real CLI against the emulator, counting
-requests; and the engine downloading the archive by the schema's pluginDownloadURL pattern
-(served on 127.0.0.1).
+requests; and a YAML program that names the release by pluginDownloadURL (the schema's pattern,
+served on 127.0.0.1), which the engine downloads, installs and runs.
 """
 
 from __future__ import annotations
@@ -213,12 +213,48 @@ def release_server(dist: Dist) -> Iterator[tuple[str, list[str]]]:
         server.server_close()
 
 
-def test_the_engine_downloads_the_archive_by_the_schemas_url_pattern(
-    release_server: tuple[str, list[str]], engine_bin: str, emulator: Emulator, tmp_path: Path
+def test_a_program_naming_the_release_gets_the_plugin_from_it(
+    release_server: tuple[str, list[str]], emulator: Emulator, tmp_path: Path
 ) -> None:
+    """A YAML program whose run names its version and pluginDownloadURL (the schema's pattern,
+    on this machine): with nothing installed, the engine downloads the archive from there,
+    installs it and runs it."""
     pattern, asked = release_server
-    stack = Stack(tmp_path, clean_env(tmp_path / "engine"), emulator, "dev")
-    stack.pulumi("plugin", "install", "resource", "datagol", __version__, "--server", pattern)
+    try:
+        yaml_host = lang_hosts()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    workdir = tmp_path / "project"
+    workdir.mkdir()
+    run = {
+        "type": "datagol:index:ExtractionRun",
+        "properties": {
+            "workspaceId": WORKSPACE_ID,
+            "extractionId": "contract-terms",
+            "elementType": "FILE",
+            "elementId": "file-7781",
+        },
+        # $${...}: a literal ${...} in Pulumi YAML, for the engine to fill in.
+        "options": {"version": __version__, "pluginDownloadURL": pattern.replace("${", "$${")},
+    }
+    project = {
+        "name": "from-release",
+        "runtime": "yaml",
+        "plugins": {"languages": [{"name": "yaml", "path": str(yaml_host)}]},
+        "resources": {"contracts": run},
+    }
+    (workdir / "Pulumi.yaml").write_text(yaml.safe_dump(project))
+    env = clean_env(tmp_path / "engine")
+    del env["PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"]  # what lets the engine download
+    stack = Stack(workdir, env, emulator, "dev")
+    stack.pulumi("stack", "init", "dev")
+    stack.pulumi("config", "set", "datagol:baseUrl", emulator.url)
+    stack.pulumi("config", "set", "--secret", "datagol:token", TOKEN)
+    assert installed_plugins(stack) == []
+
+    stack.up()
     release = urlsplit(PLUGIN_DOWNLOAD_URL.replace("${VERSION}", __version__)).path
     assert asked == [f"{release}/{ARCHIVE}"]
     assert installed_plugins(stack) == [("resource", "datagol", __version__)]
+    [post] = emulator.requests()
+    assert (post["method"], post["path"], post["body"]) == ("POST", CONTRACTS, {"selectAll": True})

@@ -15,14 +15,16 @@ not refused.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pulumi
 
 from .errors import ValidationError
+from .provider_resource import current_program
 from .validation import REPLACE_PROPERTIES
-from .wire import MAX_ROW_DEPTH, big_numbers, inexact
+from .wire import MAX_ROW_DEPTH, big_numbers, inexact, is_pending
 
 #: Inputs whose numbers DataGOL must receive exactly (ids, rows, triggers).
 EXACT_PROPERTIES = frozenset((*REPLACE_PROPERTIES, "rows", "triggers"))
@@ -36,15 +38,26 @@ def exact_input(subject: str, prop: str, value: Any, path: str | None = None) ->
     would not be sent as written; with its Outputs checked when they resolve.
 
     ``path`` is where ``value`` stands (``prop`` by default, ``runs.a.rows`` in a group). A
-    value holding Outputs is returned as one Output of the resolved value: its Outputs may
-    hold further Outputs, and only the whole resolved value can be checked with its paths.
+    value holding Outputs is returned copied down to them, each Output in its place checked as
+    it resolves: one still unknown in a preview stays unknown in its place
+    (``{"table": [unknown]}``), and a secret one stays a secret in its place.
     """
     if prop not in EXACT_PROPERTIES or value is None:
         return value
-    return _exact(subject, path or prop, value, prop in NULLS_SENT, 0)
+    return _exact(subject, path or prop, value, prop in NULLS_SENT, 0, False)
 
 
-def _exact(subject: str, path: str, value: Any, nulls: bool, rounds: int) -> Any:
+def _exact(subject: str, path: str, value: Any, nulls: bool, rounds: int, in_map: bool) -> Any:
+    if is_pending(value):
+        # Bounded: an Output inside a Mapping that is not a dict is not resolved by from_input.
+        if rounds > MAX_ROW_DEPTH:
+            return value
+        return checked_when_resolved(
+            pulumi.Output.from_input(value),
+            lambda resolved: _exact(subject, path, resolved, nulls, rounds + 1, in_map),
+        )
+    if value is None and in_map and nulls:
+        raise ValidationError([_null_failure([path])], subject)
     found = inexact(value, path, nulls=nulls)
     failures = []
     if found.unsafe_integers:
@@ -58,24 +71,76 @@ def _exact(subject: str, path: str, value: Any, nulls: bool, rounds: int) -> Any
             )
         )
     if found.nulls:
-        first = found.nulls[0]
-        key = first.rsplit(".", 1)[-1]
-        failures.append(
-            (
-                first,
-                f"{first} is null ({len(found.nulls)} such value(s)); Pulumi's dynamic "
-                f"providers drop nulls inside maps, so DataGOL would get no {key!r} there: "
-                f"remove {key!r}, or give it a value",
-            )
-        )
+        failures.append(_null_failure(found.nulls))
     if failures:
         raise ValidationError(failures, subject)
-    # Bounded: an Output inside a Mapping that is not a dict is not resolved by from_input.
-    if not found.pending or rounds > MAX_ROW_DEPTH:
+    if not found.pending:
         return value
-    return pulumi.Output.from_input(value).apply(
-        lambda resolved: _exact(subject, path, resolved, nulls, rounds + 1)
+    return _copied(subject, path, value, nulls, rounds, 0)
+
+
+def checked_when_resolved(output: pulumi.Output, check: Callable[[Any], Any]) -> pulumi.Output:
+    """``output.apply(check)``, where a refusal fails the program only once the program's
+    resource hook is registered.
+
+    The SDK starts a gRPC server for resource hooks when the first one is made, and a program
+    that fails meanwhile stops it mid-start: grpc's aio server then crashes the process
+    (SIGSEGV, grpcio 1.85) and the refusal is never shown. A refusal raised in the program's
+    body comes before that server starts; one raised as an Output resolves may not.
+    """
+
+    def run(value: Any) -> Any:
+        try:
+            return check(value)
+        except ValidationError as error:
+            return _refuse_when_hooks_ready(error)
+
+    return output.apply(run)
+
+
+async def _refuse_when_hooks_ready(error: ValidationError) -> Any:
+    registered = getattr(current_program().failure_hook, "_registered", None)
+    if registered is not None:
+        with contextlib.suppress(Exception):  # a failed registration is the SDK's to report
+            await registered
+    raise error
+
+
+def _null_failure(paths: list[str]) -> tuple[str, str]:
+    first = paths[0]
+    key = first.rsplit(".", 1)[-1]
+    return (
+        first,
+        f"{first} is null ({len(paths)} such value(s)); Pulumi's dynamic providers drop nulls "
+        f"inside maps, so DataGOL would get no {key!r} there: remove {key!r}, or give it a value",
     )
+
+
+def _copied(subject: str, path: str, value: Any, nulls: bool, rounds: int, depth: int) -> Any:
+    # The plain parts were checked (inexact skips Outputs): only the Outputs are left to guard.
+    if depth > 2 * MAX_ROW_DEPTH:
+        return value  # check refuses values this deep
+    if isinstance(value, Mapping):
+        return {
+            k: _child(subject, f"{path}.{k}", v, nulls, rounds, depth, True)
+            for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [
+            _child(subject, f"{path}[{i}]", v, nulls, rounds, depth, False)
+            for i, v in enumerate(value)
+        ]
+    return value
+
+
+def _child(
+    subject: str, path: str, value: Any, nulls: bool, rounds: int, depth: int, in_map: bool
+) -> Any:
+    if is_pending(value):
+        return _exact(subject, path, value, nulls, rounds, in_map)
+    if isinstance(value, (Mapping, list, tuple)):
+        return _copied(subject, path, value, nulls, rounds, depth + 1)
+    return value
 
 
 def exact_run(subject: str, run: Mapping[str, Any], path: str = "") -> dict[str, Any]:

@@ -17,7 +17,7 @@ import pulumi
 import pulumi.dynamic
 
 from .completion import target
-from .exact import exact_run
+from .exact import checked_when_resolved, exact_run
 from .provider import (
     AWAITED_BY_COMPLETION_KEY,
     SECRET_KEYS_KEY,
@@ -63,7 +63,7 @@ def _spec(resource_name: str, key: str, run: Any) -> Any:
         return exact_run(resource_name, run, f"runs.{key}")
     if isinstance(run, pulumi.Output):
         # Checked as it resolves, as a map would be; anything else, check reports.
-        return run.apply(lambda resolved: _spec(resource_name, key, resolved))
+        return checked_when_resolved(run, lambda resolved: _spec(resource_name, key, resolved))
     return run
 
 
@@ -73,7 +73,7 @@ def exact_runs(resource_name: str, runs: Any) -> Any:
     if isinstance(runs, Mapping):
         return {key: _spec(resource_name, key, run) for key, run in runs.items()}
     if isinstance(runs, pulumi.Output):
-        return runs.apply(lambda resolved: exact_runs(resource_name, resolved))
+        return checked_when_resolved(runs, lambda resolved: exact_runs(resource_name, resolved))
     return runs  # not a map: check says so
 
 

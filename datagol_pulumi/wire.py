@@ -147,7 +147,7 @@ def inexact(value: Any, path: str, *, nulls: bool = False) -> Inexact:
         elif kind is list or kind is tuple:
             stack.extend((v, f"{where}[{i}]") for i, v in enumerate(item))
         elif kind not in _SCALARS and kind is not str:
-            pending = pending or _is_pending(item)
+            pending = pending or is_pending(item)
     return Inexact(sorted(unsafe), sorted(null_paths), pending)
 
 
@@ -169,7 +169,7 @@ def _suspect(value: Any, nulls: bool) -> bool:
             stack.extend(children)
         elif kind is list or kind is tuple:
             stack.extend(item)
-        elif _is_pending(item):
+        elif is_pending(item):
             return True
     return False
 
@@ -195,7 +195,8 @@ def big_numbers(value: Any, path: str) -> list[str]:
     return sorted(found)
 
 
-def _is_pending(item: Any) -> bool:
+def is_pending(item: Any) -> bool:
+    """Whether ``item`` is an Output or an awaitable: known only once it resolves."""
     return isinstance(item, Output) or inspect.isawaitable(item)
 
 

@@ -54,6 +54,20 @@ def test_preview_refuses_what_would_not_be_sent_as_written(make_stack, case, mes
     assert stack.resources() == []
 
 
+@pytest.mark.parametrize("case", ["after-null", "after-nested", "after-group"])
+def test_a_refusal_after_another_run_is_shown_too(make_stack, case) -> None:
+    # The first run makes the program's resource hook; a refusal while its server starts must
+    # still be reported (not a crash of the program). Preview only: `up` would create the
+    # valid run, as Pulumi creates what a failed program registered before it failed.
+    stack = make_stack([], program=PROGRAM, case=case)
+    preview = stack.preview(check=False)
+    text = preview.stdout + preview.stderr
+    assert preview.returncode != 0
+    assert "segmentation fault" not in text and "Traceback" not in text, text
+    assert "is null (1 such value(s))" in text or "beyond 2**53 (1 such value(s))" in text, text
+    assert stack.emulator.requests() == []
+
+
 def test_the_same_program_with_exact_values_is_sent_as_written(make_stack) -> None:
     stack = make_stack([], program=PROGRAM, case="ok")
     stack.up()

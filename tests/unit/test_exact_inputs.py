@@ -17,7 +17,6 @@ from pulumi.runtime import rpc
 
 from datagol_pulumi import ExtractionRun, ExtractionRunArgs, ExtractionRunGroup, ValidationError
 from datagol_pulumi.exact import exact_input, maybe_rounded
-from datagol_pulumi.group import exact_runs
 from datagol_pulumi.wire import MAX_SAFE_INTEGER, big_numbers, inexact
 from tests.conftest import BASE_RUN
 from tests.unit.mocks import Recorder
@@ -95,27 +94,6 @@ def test_numbers_that_may_have_been_rounded_on_the_way_are_named() -> None:
 
 
 # --- the program ------------------------------------------------------------------------------
-# A refusal inside an Output is checked by resolving what the constructor would register (under
-# Pulumi's mocks a registration that fails crashes the resource-hook server: not under test).
-
-
-def resolve(make: Any) -> Any:
-    """What ``make()`` returns, with every Output in it resolved (errors raised)."""
-
-    async def main() -> Any:
-        return await pulumi.Output.from_input(make()).future()
-
-    loop = asyncio.new_event_loop()
-    try:
-        return loop.run_until_complete(main())
-    finally:
-        loop.close()
-
-
-def refusal(make: Any) -> str:
-    with pytest.raises(ValidationError) as info:
-        resolve(make)
-    return str(info.value)
 
 
 def run(body: Any, preview: bool = False) -> Recorder:
@@ -129,6 +107,21 @@ def run(body: Any, preview: bool = False) -> Recorder:
 
 def registered(mocks: Recorder, typ: str = RUN_TYPE) -> list[Any]:
     return [r for r in mocks.resources if r.typ == typ]
+
+
+def refusal(body: Any) -> str:
+    """The refusal of a program that must register nothing: its message.
+
+    Refusals inside Outputs fail the resource's registration; the program's resource-hook
+    server must not crash the process meanwhile (exact.checked_when_resolved).
+    """
+    mocks = Recorder()
+    pulumi.runtime.set_mocks(mocks, project="datagol-pulumi", stack="test", preview=False)
+    pulumi.runtime.set_all_config({}, [])
+    with pytest.raises(ValidationError) as info:
+        pulumi.runtime.test(body)()
+    assert [r for r in mocks.resources if r.typ in (RUN_TYPE, GROUP_TYPE)] == []
+    return str(info.value)
 
 
 NULL_FIX = "Pulumi's dynamic providers drop nulls inside maps"
@@ -154,7 +147,7 @@ def test_a_null_in_rows_is_refused_before_registration() -> None:
     ids=["output", "nested-output", "secret", "null-inside-output"],
 )
 def test_a_null_in_rows_given_through_outputs_is_refused(rows: Any) -> None:
-    text = refusal(lambda: exact_input("sel", "rows", rows()))
+    text = refusal(lambda: ExtractionRun("sel", **SELECTED, rows=rows()))
     assert "sel: rows[0]." in text and f"is null (1 such value(s)); {NULL_FIX}" in text
 
 
@@ -188,7 +181,7 @@ def test_nulls_in_lists_and_triggers_pass_as_written() -> None:
     ids=["nested", "nested-twice", "secret", "triggers", "id"],
 )
 def test_an_unsafe_integer_in_any_output_is_refused(prop: str, value: Any, path: str) -> None:
-    text = refusal(lambda: exact_input("big", prop, value()))
+    text = refusal(lambda: ExtractionRun("big", **{**SELECTED, prop: value()}))
     assert text.startswith(f"big: {path}: {path} is a whole number beyond 2**53")
     assert "pass it as a string" in text
 
@@ -222,7 +215,7 @@ def _group_run(**extra: Any) -> dict[str, Any]:
     ids=["runs-output", "run-output", "input-output", "args-nested-output"],
 )
 def test_a_group_refuses_unsafe_integers_in_any_output(runs: Any, path: str) -> None:
-    text = refusal(lambda: exact_runs("g", runs()))
+    text = refusal(lambda: ExtractionRunGroup("g", runs=runs()))
     assert text.startswith(f"g: {path}: {path} is a whole number beyond 2**53")
 
 
@@ -235,7 +228,7 @@ def test_a_group_refuses_unsafe_integers_in_any_output(runs: Any, path: str) -> 
     ids=["runs-output", "run-output"],
 )
 def test_a_group_refuses_a_null_in_rows_given_through_outputs(runs: Any) -> None:
-    text = refusal(lambda: exact_runs("g", runs()))
+    text = refusal(lambda: ExtractionRunGroup("g", runs=runs()))
     assert text.startswith("g: runs.a.rows[0].n: runs.a.rows[0].n is null (1 such value(s))")
 
 
@@ -266,6 +259,26 @@ def _unknown() -> pulumi.Output:
         return False
 
     return pulumi.Output(set(), value(), known())
+
+
+def test_outputs_stay_in_their_place_and_plain_values_are_not_copied() -> None:
+    rows = [{"id": "r1", "n": 1}]
+    assert exact_input("r", "rows", rows) is rows
+
+    async def main() -> None:
+        triggers = exact_input("r", "triggers", {"table": _unknown(), "n": 1})
+        # A preview shows {"table": [unknown], "n": 1}, not a wholly unknown map.
+        assert isinstance(triggers, dict) and triggers["n"] == 1
+        assert not await triggers["table"].is_known()
+        rows = exact_input("r", "rows", [{"id": pulumi.Output.secret(7), "n": 1}])
+        assert rows[0]["n"] == 1
+        assert await rows[0]["id"].is_secret() and await rows[0]["id"].future() == 7
+
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
 
 
 def test_an_unknown_output_is_not_refused_in_a_preview() -> None:

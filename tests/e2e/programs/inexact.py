@@ -1,7 +1,8 @@
 """Test program: a run whose inputs would not reach DataGOL as written (issue 16).
 
 `datagol-pulumi:case` picks one: a null in rows, an unsafe integer inside an Output in rows, a
-group given as an Output; `ok` declares all three with values that are sent as written.
+group given as an Output (`after-<case>`: one valid run declared first); `ok` declares all three
+with values that are sent as written.
 """
 
 import pulumi
@@ -26,6 +27,10 @@ def selected(element: str, rows: object) -> dict:
 
 
 ok = case == "ok"  # all three, each sent as written; otherwise only the one of the case
+if case.startswith("after-"):
+    # A run declared before the refused one: the program's resource hook is being set up.
+    ExtractionRun("before", **selected("before", [{"id": "r0"}]))
+    case = case.removeprefix("after-")
 if ok or case == "null":
     ExtractionRun("nulls", **selected("nulls", [{"id": "r1", "n": "" if ok else None}]))
 if ok or case == "nested":

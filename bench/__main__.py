@@ -28,6 +28,7 @@ from . import (
     b7_plugin,
     b8_create_path,
     b9_window,
+    b10_bill,
 )
 from .common import ROOT, Result, cpu_count, log
 
@@ -41,6 +42,7 @@ BENCHES: dict[str, Callable[[], Result]] = {
     "B7": b7_plugin.run,
     "B8": b8_create_path.run,
     "B9": b9_window.run,
+    "B10": b10_bill.run,
 }
 RESULTS = Path(__file__).with_name("RESULTS.md")
 HEADER = """# Benchmark results

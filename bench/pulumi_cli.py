@@ -40,6 +40,8 @@ class Project:
         # The engine and its offline environment as the scripts define them; the journal
         # stays inside this throw-away folder.
         self.env = offline_env(root / "engine", PASSPHRASE)
+        # Benchmarks create hundreds of runs in one update on purpose: no limit (issue 18).
+        self.env["DATAGOL_MAX_TRIGGERS_PER_UPDATE"] = "0"
         self.pulumi("stack", "init", name)
         self.pulumi("config", "set", "datagol:baseUrl", emulator_url)
         self.pulumi("config", "set", "--secret", "datagol:token", TOKEN)
@@ -78,6 +80,12 @@ class Project:
         started = time.perf_counter()
         self.pulumi("up", "--yes", "--skip-preview", *extra)
         return time.perf_counter() - started
+
+    def preview(self, *extra: str) -> tuple[float, str]:
+        """Wall seconds and output of one ``pulumi preview`` (``extra`` arguments added)."""
+        started = time.perf_counter()
+        result = self.pulumi("preview", *extra)
+        return time.perf_counter() - started, result.stdout
 
     @property
     def state_file(self) -> Path:

@@ -104,7 +104,7 @@ def group_charge(
     previous = (plain(olds).get("results") or {}) if olds else {}
     targets: Targets = {}
     keys: list[str] = []
-    for key, inputs in runs.items():
+    for key, inputs in sorted(runs.items()):  # named in a stable order
         old = previous.get(key)
         ledger = plan(inputs, old if isinstance(old, Mapping) else None, group=True)
         if ledger is not None and ledger.batches:

@@ -18,6 +18,7 @@ the resource and in the preview's Diagnostics.
 from __future__ import annotations
 
 import threading
+import uuid
 import weakref
 from collections.abc import Mapping
 from typing import Any
@@ -145,7 +146,9 @@ def account(
         return None
     name = urn.rsplit("::", 1)[-1] if urn else "(unnamed)"
     names = [f"{name}[{k}]" for k in keys] if keys is not None else [name]
-    totals, added = _tally(owner).charge(urn or name, names, targets, limit)
+    # Without a URN (direct use) nothing tells two resources apart: each is counted.
+    key = urn or f"(unnamed {uuid.uuid4().hex})"
+    totals, added = _tally(owner).charge(key, names, targets, limit)
     if not added:
         raise TriggerLimitExceeded(refusal(totals, runs, names, limit))
     _say(urn, announcement(targets, totals, limit, names if keys else []))

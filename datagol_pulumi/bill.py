@@ -20,23 +20,26 @@ from __future__ import annotations
 import threading
 import uuid
 import weakref
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from . import engine_link, engine_log
 from .config import NAMESPACE
 from .errors import ConfigurationError
 from .ledger import Ledger
+from .operations import SECRET_KEYS_KEY
 from .reconcile import NOT_SENT
 from .runs import has_pending
+from .secrecy import is_secret, secret_inputs
 from .tally import KEPT_NAMES, Tally, Totals, for_update
-from .validation import changed_properties
+from .validation import changed_properties, run_secret
 from .wire import is_unknown, plain
 
 LIMIT_KEY = f"{NAMESPACE}:maxTriggersPerUpdate"
 LIMIT_ENV = "DATAGOL_MAX_TRIGGERS_PER_UPDATE"
 
-#: Per target ("workspace W, extraction E"): [runs, batches, selected rows].
+#: Per target ("workspace W, extraction E"): [runs, batches, selected rows, runs whose
+#: batches and rows are secret (not in the two before)].
 Targets = dict[str, list[int]]
 
 
@@ -66,31 +69,39 @@ def plan(inputs: Mapping[str, Any], old: Mapping[str, Any] | None, *, group: boo
     return None
 
 
-def _target(inputs: Mapping[str, Any]) -> str:
+def _target(inputs: Mapping[str, Any], secret: Collection[str]) -> str:
     def shown(prop: str) -> str:
         value = inputs.get(prop)
+        if is_secret(prop, secret):
+            return "[secret]"
         return "(known at update)" if value is None or is_unknown(value) else str(value)
 
     return f"workspace {shown('workspace_id')}, extraction {shown('extraction_id')}"
 
 
-def _add(targets: Targets, inputs: Mapping[str, Any], ledger: Ledger) -> None:
-    rows = sum(b.rows[1] - b.rows[0] for b in ledger.batches if b.rows)
-    total = targets.setdefault(_target(inputs), [0, 0, 0])
+def _add(
+    targets: Targets, inputs: Mapping[str, Any], ledger: Ledger, secret: Collection[str]
+) -> None:
+    total = targets.setdefault(_target(inputs, secret), [0, 0, 0, 0])
     total[0] += 1
+    if is_secret("rows", secret) or is_secret("batch_size", secret):
+        # Requests and rows are computed from them, and kept secret like them (secrecy.DERIVED).
+        total[3] += 1
+        return
     total[1] += len(ledger.batches)
-    total[2] += rows
+    total[2] += sum(b.rows[1] - b.rows[0] for b in ledger.batches if b.rows)
 
 
 def run_charge(
     olds: Mapping[str, Any] | None, news: Mapping[str, Any], *, replaced: bool = False
 ) -> Targets:
     """What an ExtractionRun's create (``olds`` None), replacement or update sends."""
+    secret = secret_inputs(news)
     news = plain(news)
     ledger = plan(news, None if replaced or olds is None else plain(olds), group=False)
     targets: Targets = {}
     if ledger is not None and ledger.batches:
-        _add(targets, news, ledger)
+        _add(targets, news, ledger, secret)
     return targets
 
 
@@ -99,6 +110,9 @@ def group_charge(
 ) -> tuple[Targets, list[str], bool]:
     """What an ExtractionRunGroup's create (``olds`` None) or update sends: per target, the
     keys triggered, and whether its runs are known (in preview they may not be yet)."""
+    secret = secret_inputs(news)
+    keys_held = plain(news.get(SECRET_KEYS_KEY))
+    secret_keys = {str(k) for k in keys_held} if isinstance(keys_held, list) else set()
     runs = plain(news).get("runs")
     if is_unknown(runs) or not isinstance(runs, Mapping):
         return {}, [], False
@@ -109,7 +123,7 @@ def group_charge(
         old = previous.get(key)
         ledger = plan(inputs, old if isinstance(old, Mapping) else None, group=True)
         if ledger is not None and ledger.batches:
-            _add(targets, inputs, ledger)
+            _add(targets, inputs, ledger, run_secret(str(key), secret, secret_keys))
             keys.append(str(key))
     return targets, keys, True
 
@@ -155,13 +169,22 @@ def account(
     return totals
 
 
-def _amounts(runs: int, batches: int, rows: int) -> str:
-    text = f"{runs} run{'s' * (runs != 1)}"
-    if batches != runs:
-        text += f" in {batches} requests"
-    if rows:
-        text += f", {rows} selected row{'s' * (rows != 1)}"
-    return text
+def _amounts(runs: int, batches: int, rows: int, hidden: int = 0) -> str:
+    """ "3 runs in 5 requests, 9 selected rows", and how many runs' figures are secret."""
+    shown = runs - hidden
+    parts = []
+    if shown:
+        text = f"{shown} run{'s' * (shown != 1)}"
+        if batches != shown:
+            text += f" in {batches} requests"
+        if rows:
+            text += f", {rows} selected row{'s' * (rows != 1)}"
+        parts.append(text)
+    if hidden:
+        parts.append(
+            f"{hidden} run{'s' * (hidden != 1)} with secret rows (requests and rows not shown)"
+        )
+    return " and ".join(parts)
 
 
 def announcement(targets: Targets, totals: Totals, limit: int, keys: list[str]) -> str:
@@ -176,7 +199,8 @@ def announcement(targets: Targets, totals: Totals, limit: int, keys: list[str]) 
     bound = f"limit {limit}" if limit else "no limit"
     return (
         f"DataGOL: this update triggers {here}{named}: paid extraction jobs. This update so far: "
-        f"{_amounts(totals.runs, totals.batches, totals.rows)} ({bound}, {LIMIT_KEY})."
+        f"{_amounts(totals.runs, totals.batches, totals.rows, totals.hidden)} "
+        f"({bound}, {LIMIT_KEY})."
     )
 
 

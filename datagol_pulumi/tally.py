@@ -46,9 +46,11 @@ class Totals:
     runs: int = 0
     batches: int = 0
     rows: int = 0
+    #: Runs whose batches and rows are secret: counted in ``runs`` only.
+    hidden: int = 0
     #: The first runs counted, by name, for messages.
     names: list[str] = field(default_factory=list)
-    #: "workspace W, extraction E" -> [runs, batches, rows].
+    #: "workspace W, extraction E" -> [runs, batches, rows, hidden].
     targets: dict[str, list[int]] = field(default_factory=dict)
     #: The resources already counted: each is counted once per update.
     urns: list[str] = field(default_factory=list)
@@ -56,20 +58,22 @@ class Totals:
     def add(self, urn: str, names: list[str], targets: Mapping[str, list[int]]) -> None:
         self.urns.append(urn)
         self.names.extend(names[: max(0, KEPT_NAMES - len(self.names))])
-        for target, (runs, batches, rows) in targets.items():
-            total = self.targets.setdefault(target, [0, 0, 0])
-            total[0] += runs
-            total[1] += batches
-            total[2] += rows
+        for target, counts in targets.items():
+            runs, batches, rows, hidden = (list(counts) + [0, 0, 0, 0])[:4]
+            total = self.targets.setdefault(target, [0, 0, 0, 0])
+            for index, value in enumerate((runs, batches, rows, hidden)):
+                total[index] += value
             self.runs += runs
             self.batches += batches
             self.rows += rows
+            self.hidden += hidden
 
     def to_json(self) -> dict[str, Any]:
         return {
             "runs": self.runs,
             "batches": self.batches,
             "rows": self.rows,
+            "hidden": self.hidden,
             "names": self.names,
             "targets": self.targets,
             "urns": self.urns,
@@ -81,6 +85,7 @@ class Totals:
             runs=int(data.get("runs") or 0),
             batches=int(data.get("batches") or 0),
             rows=int(data.get("rows") or 0),
+            hidden=int(data.get("hidden") or 0),
             names=[str(n) for n in data.get("names") or []],
             targets={str(k): [int(x) for x in v] for k, v in (data.get("targets") or {}).items()},
             urns=[str(u) for u in data.get("urns") or []],

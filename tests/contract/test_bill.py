@@ -138,3 +138,30 @@ def test_the_refusal_names_count_limit_runs_and_ways_out() -> None:
     assert "--target" in text and "split the change" in text
     # Refused, it counted nothing: a smaller change still fits.
     assert bill.account(owner, "urn:x::s", {}, 12) is None
+
+
+def test_what_is_secret_in_a_run_stays_out_of_the_bill() -> None:
+    from datagol_pulumi.operations import SECRET_KEYS_KEY
+    from datagol_pulumi.secrecy import SECRET_INPUTS_KEY
+
+    rows = {"mode": "selected", "rows": [{"id": 1}, {"id": 2}], "batch_size": 1}
+    secret_run = {**checked(run("s", **rows)), SECRET_INPUTS_KEY: ["workspace_id", "rows"]}
+    targets = bill.run_charge(None, secret_run)
+    # Still counted as a run (the limit holds); where, how many requests and rows: not shown.
+    assert targets == {"workspace [secret], extraction ext-1": [1, 0, 0, 1]}
+    totals = bill.Totals()
+    totals.add("urn:x::s", ["s"], targets)
+    text = bill.announcement(targets, totals, 25, [])
+    assert WORKSPACE_ID not in text and "2 requests" not in text
+    assert "1 run with secret rows (requests and rows not shown)" in text
+
+    inputs, failures = operations.check_group_inputs(
+        {"runs": {"a": run("a", **rows), "b": run("b")}}
+    )
+    assert not failures
+    targets, keys, _ = bill.group_charge(None, {**inputs, SECRET_KEYS_KEY: ["a"]})
+    assert keys == ["a", "b"]
+    assert targets == {
+        "workspace [secret], extraction [secret]": [1, 0, 0, 1],
+        f"workspace {WORKSPACE_ID}, extraction ext-1": [1, 1, 0, 0],
+    }

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.e2e.conftest import ROOT, Stack
+from tests.conftest import WORKSPACE_ID
+from tests.e2e.conftest import ROOT, Stack, run
 from tests.e2e.test_plugin_yaml import yaml_stack  # noqa: F401 - the fixture, shared
 
 PROGRAM = ROOT / "tests" / "e2e" / "programs" / "bill.py"
@@ -178,3 +179,17 @@ def test_a_yaml_program_on_the_plugin_is_counted_and_refused_alike(
     assert billed(stack.preview().stdout) == (1, 1, 0)
     stack.up()
     assert len(stack.posts()) == 1
+
+
+def test_the_bill_of_secret_runs_names_neither_their_target_nor_their_rows(make_stack) -> None:
+    rows = [{"id": "r1"}, {"id": "r2"}, {"id": "r3"}]
+    stack = make_stack([run("s", mode="selected", rows=rows, batch_size=1)])
+    # The whole key is secret once a path of it is (the SDK names keys): so is every run of it.
+    stack.pulumi("config", "set", "--secret", "--path", "datagol-pulumi:runs[0].rows[0].id", "r1")
+    preview = stack.preview()
+    out = preview.stdout + preview.stderr
+    assert "this update triggers 1 run with secret rows (requests and rows not shown) in " in out
+    assert "workspace [secret], extraction [secret]" in out
+    assert WORKSPACE_ID not in out and "3 requests" not in out and "3 selected rows" not in out
+    stack.up()
+    assert len(stack.posts()) == 3  # sent as written

@@ -86,6 +86,13 @@ def test_over_the_limit_fails_at_preview_across_tenants_and_the_variable_raises_
     stack.up()
     assert stack.emulator.requests() == []
 
+    # Changing the limit is an update of the providers only: no run is triggered again.
+    stack.pulumi("config", "set", "datagol:maxTriggersPerUpdate", "10")
+    changed = stack.preview()
+    assert "DataGOL:" not in changed.stdout and "~ 2 to update" in changed.stdout, changed.stdout
+    stack.up()
+    assert stack.emulator.requests() == []
+
 
 def test_the_preview_counts_what_the_next_up_sends(make_stack) -> None:
     """Creates, a re-trigger in batches, a replacement, batches left unsent, group keys new and

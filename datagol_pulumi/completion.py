@@ -52,6 +52,52 @@ def target(run_outputs: Mapping[str, Any]) -> dict[str, Any]:
     return {k: run_outputs.get(k) for k in TARGET_KEYS}
 
 
+def awaited_by_completion(
+    run_outputs: Mapping[str, Any],
+    *,
+    poll_interval_seconds: float | None = None,
+    timeout_seconds: float | None = None,
+) -> dict[str, Any]:
+    """The target of a run that a completion declared for it awaits (the plugin's face): waited
+    for whatever the run's own ``wait_for_completion`` says (false, when the run leaves the wait
+    to the completion), with the completion's poll interval and timeout where it sets them."""
+    out = target(run_outputs)
+    out["wait_for_completion"] = True
+    if poll_interval_seconds is not None:
+        out["poll_interval_seconds"] = poll_interval_seconds
+    if timeout_seconds is not None:
+        out["timeout_seconds"] = timeout_seconds
+    return out
+
+
+def summary(results: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """One final status for the runs a completion awaited: one run's own; for several, their
+    status when all ended alike (else each distinct one, comma-separated), the latest finish,
+    the longest wait, every request id, and each run's error named by its key."""
+    runs = [results[key] for key in sorted(results)]
+    if len(runs) == 1:
+        [only] = runs
+        return {
+            "status": only.get("status") or "",
+            "message": only.get("message") or "",
+            "error": only.get("error") or "",
+            "finished_at": only.get("finished_at") or "",
+            "duration_seconds": only.get("duration_seconds") or 0.0,
+            "request_ids": [r for r in only.get("request_ids") or [] if r],
+        }
+    statuses = sorted({str(r.get("status")) for r in runs if r.get("status")})
+    return {
+        "status": ",".join(statuses),
+        "message": "",
+        "error": "; ".join(
+            f"{key}: {error}" for key in sorted(results) if (error := results[key].get("error"))
+        ),
+        "finished_at": max((str(r.get("finished_at") or "") for r in runs), default=""),
+        "duration_seconds": max((float(r.get("duration_seconds") or 0) for r in runs), default=0.0),
+        "request_ids": [i for r in runs for i in r.get("request_ids") or [] if i],
+    }
+
+
 def _trigger(value: Mapping[str, Any] | None) -> tuple[Any, tuple[Any, ...]]:
     value = value or {}
     return value.get("operation_id"), tuple(value.get("request_ids") or ())

@@ -45,8 +45,8 @@ from ..properties import CONFIG
 from ..runs import failure_of_operation
 from ..secrecy import SECRET_INPUTS_KEY
 from ..wire import plain
-from . import translate
-from .schema import GROUP_TOKEN, RUN_TOKEN, schema_json
+from . import completion, translate
+from .schema import COMPLETION_TOKEN, GROUP_TOKEN, RUN_TOKEN, schema_json
 
 
 class RunFailed(Exception):
@@ -81,7 +81,8 @@ def _stack(urn: str) -> str:
 
 
 class DataGolProvider(Provider):
-    """``datagol``: configuration, ExtractionRun and ExtractionRunGroup."""
+    """``datagol``: configuration, ExtractionRun, ExtractionRunGroup and (plugin.completion)
+    ExtractionRunCompletion."""
 
     def __init__(self) -> None:
         self._config: dict[str, Any] = {}
@@ -121,8 +122,9 @@ class DataGolProvider(Provider):
     def _kind(self, urn: str) -> str:
         kind = urn.split("::")[2] if urn.count("::") >= 3 else ""
         token = kind.rsplit("$", 1)[-1]
-        if token not in (RUN_TOKEN, GROUP_TOKEN):
-            raise ValueError(f"unknown resource type {kind!r}; served: {RUN_TOKEN}, {GROUP_TOKEN}")
+        if token not in (RUN_TOKEN, GROUP_TOKEN, COMPLETION_TOKEN):
+            served = ", ".join((RUN_TOKEN, GROUP_TOKEN, COMPLETION_TOKEN))
+            raise ValueError(f"unknown resource type {kind!r}; served: {served}")
         if not self._scoped and _stack(urn):
             # The stack is known from the first URN, not at configure: configure again with it.
             self._config[STACK_SCOPE_KEY] = _stack(urn)
@@ -133,10 +135,16 @@ class DataGolProvider(Provider):
     def _is_group(self, urn: str) -> bool:
         return self._kind(urn) == GROUP_TOKEN
 
+    def _is_completion(self, urn: str) -> bool:
+        # Served by plugin.completion: it only reads Poll Status, so it is never billed.
+        return self._kind(urn) == COMPLETION_TOKEN
+
     def _in(
         self, urn: str, props: Mapping[str, PropertyValue], *, state: bool = False
     ) -> dict[str, Any]:
         if not self._is_group(urn):
+            if state:  # an output of the plugin's own, recomputed by _out
+                props = {k: v for k, v in props.items() if k != "completionTarget"}
             # The core keeps what is computed from these secret (secrecy.DERIVED), as it does
             # for the dynamic face, whose program names them instead of the engine.
             values = translate.run_in(props)
@@ -149,13 +157,17 @@ class DataGolProvider(Provider):
         return values
 
     def _out(
-        self, urn: str, values: Mapping[str, Any], secret: set[str]
+        self, urn: str, values: Mapping[str, Any], secret: set[str], *, outputs: bool = True
     ) -> dict[str, PropertyValue]:
         if self._is_group(urn):
             return translate.group_out(values, secret)
+        if outputs:  # a run's outputs (not check's inputs) carry what a completion takes
+            values = completion.completion_target(values, secret)
         return translate.run_out(values, secret)
 
     async def check(self, request: CheckRequest) -> CheckResponse:
+        if self._is_completion(request.urn):
+            return await completion.check(request)
         check = (
             operations.check_group_inputs
             if self._is_group(request.urn)
@@ -174,9 +186,12 @@ class DataGolProvider(Provider):
             bill.on_check(self, limit, request.urn, request.old_inputs, checked, group=group)
         inputs = {k: v for k, v in checked.items() if not k.startswith("__")}
         secret = translate.secret_names(request.new_inputs)
-        return CheckResponse(inputs=self._out(request.urn, inputs, secret), failures=failures)
+        outs = self._out(request.urn, inputs, secret, outputs=False)
+        return CheckResponse(inputs=outs, failures=failures)
 
     async def diff(self, request: DiffRequest) -> DiffResponse:
+        if self._is_completion(request.urn):
+            return await completion.diff(request)
         group = self._is_group(request.urn)
         olds = self._in(request.urn, request.old_state, state=True)
         news = self._in(request.urn, request.new_inputs)
@@ -203,6 +218,8 @@ class DataGolProvider(Provider):
         )
 
     async def create(self, request: CreateRequest) -> CreateResponse:
+        if self._is_completion(request.urn):
+            return await completion.create(self._context, request)
         group = self._is_group(request.urn)
         props = {**self._in(request.urn, request.properties), URN_KEY: request.urn}
         create = operations.create_group if group else operations.create_run
@@ -215,6 +232,8 @@ class DataGolProvider(Provider):
         return CreateResponse(resource_id=resource_id, properties=outs)
 
     async def update(self, request: UpdateRequest) -> UpdateResponse:
+        if self._is_completion(request.urn):
+            return await completion.update(self._context, request)
         group = self._is_group(request.urn)
         olds = self._in(request.urn, request.olds, state=True)
         news = {**self._in(request.urn, request.news), URN_KEY: request.urn}
@@ -228,6 +247,8 @@ class DataGolProvider(Provider):
         return UpdateResponse(properties=outs)
 
     async def read(self, request: ReadRequest) -> ReadResponse:
+        if self._is_completion(request.urn):
+            return await completion.read(request)
         group = self._is_group(request.urn)
         if not request.properties:
             # `pulumi import`: Poll Status tells a run's status, not the workspace, extraction,

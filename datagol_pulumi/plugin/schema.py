@@ -18,6 +18,13 @@ from ..properties import (
     RUN_OUTPUTS,
     Prop,
 )
+from .completion import (
+    COMPLETION_INPUTS,
+    COMPLETION_OUTPUTS,
+    COMPLETION_TARGET,
+    RECORD,
+    TARGET_PROPS,
+)
 
 PACKAGE = "datagol"
 #: The publisher's namespace, which qualifies the package name (Pulumi's default is "pulumi").
@@ -31,21 +38,30 @@ RUN_TOKEN = f"{PACKAGE}:index:ExtractionRun"
 GROUP_TOKEN = f"{PACKAGE}:index:ExtractionRunGroup"
 RUN_SPEC_TOKEN = f"{PACKAGE}:index:RunSpec"
 RUN_RESULT_TOKEN = f"{PACKAGE}:index:RunResult"
+COMPLETION_TOKEN = f"{PACKAGE}:index:ExtractionRunCompletion"
+TARGET_TOKEN = f"{PACKAGE}:index:CompletionTarget"
+COMPLETION_RESULT_TOKEN = f"{PACKAGE}:index:CompletionResult"
 
 #: The run inputs that are echoed in the outputs (rows are not: only their digest is kept).
 _ECHOED = tuple(p for p in RUN_INPUTS if p.name != "rows")
 
 
+#: Property types that name a type of this schema: a map of it, or (``target``) it.
+_REFS = {
+    "run_map": RUN_SPEC_TOKEN,
+    "result_map": RUN_RESULT_TOKEN,
+    "completion_result_map": COMPLETION_RESULT_TOKEN,
+}
+
+
 def _props(props: tuple[Prop, ...]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for prop in props:
-        if prop.type == "run_map":
-            spec = {"type": "object", "additionalProperties": {"$ref": f"#/types/{RUN_SPEC_TOKEN}"}}
-        elif prop.type == "result_map":
-            spec = {
-                "type": "object",
-                "additionalProperties": {"$ref": f"#/types/{RUN_RESULT_TOKEN}"},
-            }
+        if prop.type in _REFS:
+            ref = {"$ref": f"#/types/{_REFS[prop.type]}"}
+            spec = {"type": "object", "additionalProperties": ref}
+        elif prop.type == "target":
+            spec = {"$ref": f"#/types/{TARGET_TOKEN}"}
         else:
             spec = prop.schema()
         spec["description"] = prop.description
@@ -86,7 +102,7 @@ def schema() -> dict[str, Any]:
                 ),
                 "inputProperties": _props(RUN_INPUTS),
                 "requiredInputs": _required(RUN_INPUTS),
-                "properties": _props(_ECHOED + RUN_OUTPUTS),
+                "properties": _props(_ECHOED + RUN_OUTPUTS + (COMPLETION_TARGET,)),
                 "required": _required(RUN_INPUTS),
             },
             GROUP_TOKEN: {
@@ -97,6 +113,23 @@ def schema() -> dict[str, Any]:
                     tuple(p for p in GROUP_INPUTS if p.name == "max_concurrency") + GROUP_OUTPUTS
                 ),
                 "required": [],
+            },
+            COMPLETION_TOKEN: {
+                "description": (
+                    "Waits until DataGOL reports runs finished, as a step of its own: it only "
+                    "reads Poll Status, by request id, and never triggers. Declare it beside an "
+                    "ExtractionRun (run: ${contracts.completionTarget}) or a group (runs: "
+                    "${seed.results}) that does not wait itself (waitForCompletion unset): the "
+                    "run's create then returns once DataGOL answered, so the stack's state holds "
+                    "its request ids, and a `pulumi up` killed during the wait is redone by the "
+                    "next one, on any runner, without sending anything. It records nothing until "
+                    "every run finished successfully: a failed or timed-out run fails the update. "
+                    "Depend on it (dependsOn) for what needs the runs finished."
+                ),
+                "inputProperties": _props(COMPLETION_INPUTS),
+                "requiredInputs": [],
+                "properties": _props(COMPLETION_OUTPUTS),
+                "required": [p.camel for p in COMPLETION_OUTPUTS],
             },
         },
         "types": {
@@ -110,6 +143,16 @@ def schema() -> dict[str, Any]:
                 "type": "object",
                 "description": "The outputs of one run of an ExtractionRunGroup.",
                 "properties": _props(_ECHOED + RUN_OUTPUTS + RESULT_OUTPUTS),
+            },
+            TARGET_TOKEN: {
+                "type": "object",
+                "description": "What an ExtractionRunCompletion needs of one ExtractionRun.",
+                "properties": _props(TARGET_PROPS),
+            },
+            COMPLETION_RESULT_TOKEN: {
+                "type": "object",
+                "description": "What an ExtractionRunCompletion recorded of one run it awaited.",
+                "properties": _props(RECORD),
             },
         },
         # respectSchemaVersion: a generated SDK carries this version (package metadata and

@@ -54,7 +54,9 @@ def test_the_schema_takes_the_same_inputs_in_camel_case() -> None:
     run = spec["resources"][RUN_TOKEN]
     assert list(run["inputProperties"]) == [camel(n) for n in validation.RUN_PROPERTIES]
     echoed = [camel(n) for n in validation.RUN_PROPERTIES if n != "rows"]
-    assert list(run["properties"]) == echoed + [camel(n) for n in runs.RUN_OUTPUTS]
+    # The plugin's run also has the output an ExtractionRunCompletion takes (plugin.completion).
+    outputs = [camel(n) for n in runs.RUN_OUTPUTS] + ["completionTarget"]
+    assert list(run["properties"]) == echoed + outputs
     assert run["properties"]["runCount"]["type"] == "integer"
     group = spec["resources"][GROUP_TOKEN]
     assert list(group["inputProperties"]) == [camel(n) for n in validation.GROUP_PROPERTIES]

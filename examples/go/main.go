@@ -23,7 +23,18 @@ func main() {
 		if err != nil {
 			return err
 		}
+		// The wait is a resource of its own: the run's create returns once DataGOL answered,
+		// and this waits for its request id (Poll Status only; a killed `up` is redone).
+		finished, err := datagol.NewExtractionRunCompletion(ctx, "open-contracts-finished",
+			&datagol.ExtractionRunCompletionArgs{
+				Run:            run.CompletionTarget,
+				TimeoutSeconds: pulumi.Float64(3600),
+			})
+		if err != nil {
+			return err
+		}
 		ctx.Export("requestId", run.RequestId)
+		ctx.Export("status", finished.Status)
 		return nil
 	})
 }

@@ -14,7 +14,14 @@ const contracts = new datagol.ExtractionRun("open-contracts", {
     elementId: "file-7781",
     mode: "filter",
     whereClause: "status = 'open'",
-    waitForCompletion: true,
+});
+
+// The wait is a resource of its own: the run's create returns once DataGOL answered (so the
+// state holds its request id), and this waits for it, reading Poll Status only. A `pulumi up`
+// killed meanwhile is redone by the next one, on any runner, without sending the run again.
+const contractsFinished = new datagol.ExtractionRunCompletion("open-contracts-finished", {
+    run: contracts.completionTarget,
+    timeoutSeconds: 3600,
 });
 
 // Several runs at once; bump `release` to run them again on purpose.
@@ -26,6 +33,10 @@ const seed = new datagol.ExtractionRunGroup("seed", {
     },
 });
 
+// Every run of the group, awaited; depend on a completion for what needs the runs finished.
+const seedFinished = new datagol.ExtractionRunCompletion("seed-finished", { runs: seed.results });
+
 export const requestId: pulumi.Output<string | undefined> = contracts.requestId;
-export const status = contracts.status;
+export const status: pulumi.Output<string> = contractsFinished.status;
+export const seedStatus: pulumi.Output<string> = seedFinished.status;
 export const seeded: pulumi.Output<string[] | undefined> = seed.triggeredKeys;

@@ -1,0 +1,123 @@
+"""examples/yaml-completion through the real CLI: the YAML face's wait is a resource of its own.
+
+The committed example (a run, a group, a completion for each, and a run that depends on both
+completions), with only a ``plugins`` section added and a short poll interval. Each step counts
+what the emulator received.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+import devtools.engine
+from devtools.lang_hosts import lang_hosts, with_plugins
+from tests.conftest import TOKEN
+from tests.e2e.conftest import PASSPHRASE, ROOT, Stack
+from tests.e2e.test_another_runner import kill_job
+from tests.e2e.test_seeding import wait_until
+
+EXAMPLE = ROOT / "examples" / "yaml-completion"
+RUN_TYPE = "datagol:index:ExtractionRun"
+COMPLETION_TYPE = "datagol:index:ExtractionRunCompletion"
+AWAITED = ("contract-terms", "invoice-fields", "order-lines")
+DEPENDENT = "contract-summaries"  # the run that depends on both completions
+JOB_SECONDS = 6.0
+
+
+@pytest.fixture
+def stack(tmp_path: Path, engine_bin: str, emulator) -> Stack:
+    try:
+        lang_hosts()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    workdir = tmp_path / "project"
+    shutil.copytree(EXAMPLE, workdir)
+    project = yaml.safe_load((workdir / "Pulumi.yaml").read_text())
+    (workdir / "Pulumi.yaml").write_text(yaml.safe_dump(with_plugins(project, yaml_host=True)))
+    env = devtools.engine.offline_env(tmp_path / "engine", PASSPHRASE)
+    stack = Stack(workdir, env, emulator, "dev")
+    stack.pulumi("stack", "init", "dev")
+    stack.pulumi("config", "set", "datagol:baseUrl", emulator.url)
+    stack.pulumi("config", "set", "--secret", "datagol:token", TOKEN)
+    stack.pulumi("config", "set", "pollIntervalSeconds", "1")
+    # The awaited runs take a while; the dependent one finishes at once (nothing awaits it).
+    emulator.configure(job_seconds=JOB_SECONDS, job_seconds_by_extraction={DEPENDENT: 0})
+    return stack
+
+
+def extraction(post: dict) -> str:
+    return post["path"].split("/extraction/")[1].split("/")[0]
+
+
+def completions(stack: Stack) -> dict[str, dict]:
+    return {r["urn"].split("::")[-1]: r["outputs"] for r in stack.resources(COMPLETION_TYPE)}
+
+
+def test_a_yaml_program_killed_mid_wait_is_awaited_by_another_runner_without_a_resend(
+    stack: Stack, tmp_path: Path
+) -> None:
+    process = stack.start_up(new_session=True)
+    try:
+        wait_until(lambda: len(stack.posts()) == 3)
+        time.sleep(1.5)  # the runs are checkpointed; both completions are polling
+        assert len(stack.resources(RUN_TYPE)) == 1  # `contracts` is in state, mid-wait
+    finally:
+        kill_job(process)
+    accepted = {p["request_id"]: extraction(p) for p in stack.posts()}
+    assert sorted(accepted.values()) == sorted(AWAITED)
+    assert not any(j["status"] == "COMPLETED" for j in stack.emulator.jobs.values())
+    assert completions(stack) == {}  # nothing recorded while waiting
+
+    retry = stack.on_another_runner(tmp_path / "runner-2")
+    retry.pulumi("cancel", "--yes")  # the killed job left its lock in the backend
+    stack.emulator.clear_requests()
+    result = retry.up(check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # No accepted run is paid for twice: the only POST is the run that was never sent.
+    assert [extraction(p) for p in retry.posts()] == [DEPENDENT]
+    polled = {r["path"].rsplit("/", 1)[-1] for r in stack.emulator.requests(method="GET")}
+    assert polled == set(accepted)  # re-attached to the same request ids
+    done = completions(retry)
+    assert done["contractsFinished"]["status"] == "COMPLETED"
+    assert done["seedFinished"]["status"] == "COMPLETED"
+    awaited = done["contractsFinished"]["requestIds"] + done["seedFinished"]["requestIds"]
+    assert sorted(awaited) == sorted(accepted)
+    assert set(done["seedFinished"]["results"]) == {"invoices", "orders"}
+    outputs = retry.outputs()
+    assert outputs["contractsStatus"] == outputs["seedStatus"] == "COMPLETED"
+
+    # dependsOn a completion means finished: the dependent run was sent after every job ended.
+    jobs = stack.emulator.jobs
+    [dependent] = [j for j in jobs.values() if j["extraction_id"] == DEPENDENT]
+    ends = [jobs[r]["created_at"] + jobs[r]["duration"] for r in accepted]
+    assert dependent["created_at"] >= max(ends)
+
+    stack.emulator.clear_requests()
+    assert "6 unchanged" in retry.up().stdout
+    assert stack.emulator.requests() == []
+
+
+def test_a_failed_run_fails_the_yaml_up_and_its_completion_records_nothing(stack: Stack) -> None:
+    stack.emulator.configure(
+        job_seconds=0.3, job_seconds_by_extraction={}, failing_extractions=["contract-terms"]
+    )
+    for attempt in range(2):
+        result = stack.up(check=False)
+        assert result.returncode != 0
+        text = result.stdout + result.stderr
+        assert "finished with status FAILED" in text and "contractsFinished" in text, text
+        assert "stop awaiting it with this ExtractionRunCompletion" in text
+        assert "contracts" in {r["urn"].split("::")[-1] for r in stack.resources(RUN_TYPE)}
+        assert "contractsFinished" not in completions(stack)
+        # Nothing that depends on the completion was sent, and no run is sent again.
+        sent = [extraction(p) for p in stack.posts()]
+        assert sorted(sent) == (sorted(AWAITED) if attempt == 0 else []), sent
+        [failed] = [r for r, j in stack.emulator.jobs.items() if j["extraction_id"] == AWAITED[0]]
+        polled = {r["path"].rsplit("/", 1)[-1] for r in stack.emulator.requests(method="GET")}
+        assert failed in polled
+        stack.emulator.clear_requests()

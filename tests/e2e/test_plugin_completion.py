@@ -8,7 +8,11 @@ what the emulator received.
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
+import tarfile
 import time
+from io import BytesIO
 from pathlib import Path
 
 import pytest
@@ -16,7 +20,7 @@ import yaml
 
 import devtools.engine
 from devtools.lang_hosts import lang_hosts, with_plugins
-from tests.conftest import TOKEN
+from tests.conftest import TOKEN, WORKSPACE_ID
 from tests.e2e.conftest import PASSPHRASE, ROOT, Stack
 from tests.e2e.test_another_runner import kill_job
 from tests.e2e.test_seeding import wait_until
@@ -121,3 +125,104 @@ def test_a_failed_run_fails_the_yaml_up_and_its_completion_records_nothing(stack
         polled = {r["path"].rsplit("/", 1)[-1] for r in stack.emulator.requests(method="GET")}
         assert failed in polled
         stack.emulator.clear_requests()
+
+
+def plugin_before_the_completion(into: Path) -> Path:
+    """A folder holding pulumi-resource-datagol as it was before the completion existed: the
+    package of the commit before plugin/completion.py was added, run by this interpreter."""
+    added = subprocess.run(
+        [
+            "git",
+            "log",
+            "--diff-filter=A",
+            "--format=%H",
+            "--",
+            "datagol_pulumi/plugin/completion.py",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()[-1]
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", f"{added}^", "datagol_pulumi"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout
+    with tarfile.open(fileobj=BytesIO(archive)) as tar:
+        tar.extractall(into / "src", filter="data")
+    launcher = into / "bin" / "pulumi-resource-datagol"
+    launcher.parent.mkdir(parents=True)
+    launcher.write_text(
+        f'#!/bin/sh\nPYTHONPATH="{into / "src"}" exec "{sys.executable}" '
+        '-m datagol_pulumi.plugin "$@"\n'
+    )
+    launcher.chmod(0o755)
+    return launcher.parent
+
+
+def test_a_plugin_stack_deployed_before_the_completion_upgrades_with_no_diff_and_no_request(
+    tmp_path: Path, engine_bin: str, emulator
+) -> None:
+    try:
+        lang_hosts()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    emulator.configure(job_seconds=0.3)
+    run = {
+        "workspaceId": WORKSPACE_ID,
+        "extractionId": "contract-terms",
+        "elementType": "FILE",
+        "elementId": "file-7781",
+        "pollIntervalSeconds": 1,
+    }
+    waited = {"type": RUN_TYPE, "properties": {**run, "waitForCompletion": True}}
+    group = {
+        "type": "datagol:index:ExtractionRunGroup",
+        "properties": {"waitForCompletion": True, "runs": {"a": {**run, "elementId": "a"}}},
+    }
+    project = {"name": "upgrade", "runtime": "yaml", "resources": {"r": waited, "g": group}}
+    workdir = tmp_path / "project"
+    workdir.mkdir()
+
+    def write(program: dict, plugin: Path | None = None) -> None:
+        declared = with_plugins(program, yaml_host=True)
+        if plugin is not None:
+            declared["plugins"]["providers"][0]["path"] = str(plugin)
+        (workdir / "Pulumi.yaml").write_text(yaml.safe_dump(declared))
+
+    write(project, plugin_before_the_completion(tmp_path / "old"))
+    env = devtools.engine.offline_env(tmp_path / "engine", PASSPHRASE)
+    stack = Stack(workdir, env, emulator, "dev")
+    stack.pulumi("stack", "init", "dev")
+    stack.pulumi("config", "set", "datagol:baseUrl", emulator.url)
+    stack.pulumi("config", "set", "--secret", "datagol:token", TOKEN)
+    stack.up()  # both runs waited inside their own create, as plugin stacks did
+    [old] = stack.resources(RUN_TYPE)
+    assert old["outputs"]["status"] == "COMPLETED" and "completionTarget" not in old["outputs"]
+    stack.emulator.clear_requests()
+
+    write(project)  # the plugin of this package: the same program sees no change
+    preview = stack.preview("--diff")
+    assert "3 unchanged" in preview.stdout and "~ " not in preview.stdout, preview.stdout
+    assert "3 unchanged" in stack.up().stdout
+    assert stack.emulator.requests() == []
+
+    # Moving to the two-step wait: the run stops waiting (an update that sends nothing) and a
+    # completion takes the status it recorded, without a request.
+    waited["properties"]["waitForCompletion"] = False
+    project["resources"]["done"] = {
+        "type": COMPLETION_TYPE,
+        "properties": {"run": "${r.completionTarget}"},
+    }
+    project["resources"]["groupDone"] = {
+        "type": COMPLETION_TYPE,
+        "properties": {"runs": "${g.results}"},
+    }
+    write(project)
+    stack.up()
+    assert stack.emulator.requests() == []
+    done = completions(stack)
+    assert done["done"]["status"] == done["groupDone"]["status"] == "COMPLETED"
+    assert done["done"]["requestIds"] == old["outputs"]["requestIds"]

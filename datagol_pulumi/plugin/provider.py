@@ -163,6 +163,8 @@ class DataGolProvider(Provider):
             return translate.group_out(values, secret)
         if outputs:  # a run's outputs (not check's inputs) carry what a completion takes
             values = completion.completion_target(values, secret)
+            # From a state (read), it holds a secret inside: secret there, not as a whole.
+            secret = secret - {completion.COMPLETION_TARGET.camel}
         return translate.run_out(values, secret)
 
     async def check(self, request: CheckRequest) -> CheckResponse:

@@ -221,6 +221,13 @@ def test_secret_rows_keep_the_targets_batches_secret_and_the_status_readable(
     )
     assert secret_at(reply.properties, "completionTarget", "batches")
     assert not secret_at(reply.properties, "completionTarget", "requestIds")
+    # A refresh keeps it so: the batches secret inside, the rest readable.
+    read = plugin.Read(
+        proto.ReadRequest(urn=URN, id=reply.id, properties=reply.properties, inputs=struct(news))
+    )
+    assert secret_at(read.properties, "completionTarget", "batches")
+    assert not secret_at(read.properties, "completionTarget")
+    assert not secret_at(read.properties, "completionTarget", "requestIds")
     # The engine hands the completion the run's output as it is (nested secrets included).
     news = struct({})
     news.fields["run"].CopyFrom(reply.properties.fields["completionTarget"])

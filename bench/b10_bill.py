@@ -1,14 +1,16 @@
 """B10 what counting the bill costs: no-op ``pulumi preview`` of 200 runs, with and without it.
 
 Issue 18 counts, in ``check`` and ``diff``, the runs each operation of an update will send. A
-no-op must not pay for that. One stack of 200 ExtractionRuns (mode full) is created once; then
-its no-op preview is timed, rotating, with this checkout's package (the count, default limit)
-and with the package as it was before the count (``git archive`` of the commit before it, put
-first on PYTHONPATH, so that the program and the provider process import it instead).
+no-op must not pay for that. One stack of 200 ExtractionRuns (mode full, bench/runs_program.py,
+which both packages can run) is created once; then its no-op preview is timed, rotating, with
+this checkout's package (the count, default limit) and with the package as it was before the
+count (``git archive`` of the commit before it, put first on PYTHONPATH, so that the program and
+the provider process import it instead).
 """
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import tarfile
 import tempfile
@@ -23,6 +25,7 @@ REPS = 5
 TARGET = 1.05
 #: The last commit without the count (its parent is where bill.py first appears).
 BILL_FILE = "datagol_pulumi/bill.py"
+PROGRAM = Path(__file__).with_name("runs_program.py")
 
 
 def _baseline_commit() -> str:
@@ -58,6 +61,8 @@ def run() -> Result:
         _export_package(commit, Path(baseline))
         if (Path(baseline) / BILL_FILE).exists():
             raise RuntimeError(f"B10: {commit} already counts the bill")
+        # One program for both sides, which both packages can run (B6's runs without exports).
+        shutil.copy(PROGRAM, project.workdir / "__main__.py")
         project.set_runs(stack_runs(RUNS))
         log(f"B10: create the {RUNS}-run stack (not compared)")
         project.up()

@@ -170,7 +170,7 @@ def account(
 
 
 def _amounts(runs: int, batches: int, rows: int, hidden: int = 0) -> str:
-    """ "3 runs in 5 requests, 9 selected rows", and how many runs' figures are secret."""
+    """Like "3 runs in 5 requests, 9 selected rows", and how many runs' figures are secret."""
     shown = runs - hidden
     parts = []
     if shown:

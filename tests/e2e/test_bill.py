@@ -7,10 +7,13 @@ across every provider process of the update.
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
-from tests.conftest import WORKSPACE_ID
+import yaml
+
+from tests.conftest import TOKEN, WORKSPACE_ID
 from tests.e2e.conftest import ROOT, Stack, run
 from tests.e2e.test_plugin_yaml import yaml_stack  # noqa: F401 - the fixture, shared
 
@@ -200,3 +203,44 @@ def test_the_bill_of_secret_runs_names_neither_their_target_nor_their_rows(make_
     assert WORKSPACE_ID not in out and "3 requests" not in out and "3 selected rows" not in out
     stack.up()
     assert len(stack.posts()) == 3  # sent as written
+
+
+def test_two_tenants_of_a_yaml_program_share_one_count(
+    yaml_stack: Stack,  # noqa: F811 - the fixture imported above
+) -> None:
+    """Two explicit providers of the plugin (two processes), three runs each, each provider
+    with a limit of 5 as its argument: only a count both share reaches six."""
+    stack = yaml_stack
+    path = stack.workdir / "Pulumi.yaml"
+    project = yaml.safe_load(path.read_text())
+    tenant = {
+        "type": "pulumi:providers:datagol",
+        "properties": {"baseUrl": "${url}", "token": "${token}", "maxTriggersPerUpdate": 5},
+    }
+    project["resources"] = {"tenantA": copy.deepcopy(tenant), "tenantB": copy.deepcopy(tenant)}
+    for index in range(6):
+        project["resources"][f"r{index}"] = {
+            "type": "datagol:index:ExtractionRun",
+            "properties": {
+                "workspaceId": "${workspaceId}",
+                "extractionId": "ext-1",
+                "elementType": "COLUMN",
+                "elementId": f"el-r{index}",
+            },
+            "options": {"provider": "${tenantA}" if index % 2 else "${tenantB}"},
+        }
+    project["outputs"] = {}
+    path.write_text(yaml.safe_dump(project))
+    stack.pulumi("config", "set", "url", stack.emulator.url)
+    stack.pulumi("config", "set", "--secret", "token", TOKEN)
+
+    refused = stack.preview(check=False)
+    text = refused.stdout + refused.stderr
+    assert refused.returncode != 0, text
+    assert "would trigger at least 6 DataGOL runs" in text, text
+    assert "over the limit of 5 per update" in text
+    assert stack.emulator.requests() == []
+    raised = with_env(stack, DATAGOL_MAX_TRIGGERS_PER_UPDATE="6")
+    assert billed(raised.preview().stdout) == (6, 6, 0)
+    raised.up()
+    assert posted_runs(stack) == {f"el-r{i}" for i in range(6)}

@@ -20,6 +20,9 @@ from .errors import ConfigurationError
 
 DEFAULT_BASE_URL = "https://be.datagol.ai"
 AUTH_SCHEMES = ("bearer", "x-auth-token")
+#: Setting messages never quote the value: configure gets plain values with no secret marker, and
+#: any setting may have been set with `--secret` (a baseUrl can carry user:password, too).
+NOT_SHOWN = " (the value is not shown: it may be secret)"
 NAMESPACE = "datagol"
 
 
@@ -203,7 +206,7 @@ class Settings:
             ):
                 kind = "a whole number" if integer else "a number of seconds"
                 raise ConfigurationError(
-                    f"{NAMESPACE}:{key} must be {kind} of at least {minimum:g}, got {raw!r}; "
+                    f"{NAMESPACE}:{key} must be {kind} of at least {minimum:g}{NOT_SHOWN}; "
                     f"fix the Provider argument {KEYS_BY_NAME[key].field}, "
                     f"`pulumi config set {NAMESPACE}:{key} <value>` or {KEYS_BY_NAME[key].env}"
                 )
@@ -216,8 +219,8 @@ class Settings:
             items = status_list(raw)
             if items is None:
                 raise ConfigurationError(
-                    f"{NAMESPACE}:{key} must be a list of statuses or a comma-separated string, "
-                    f"got {raw!r}; e.g. `pulumi config set --path '{NAMESPACE}:{key}[0]' DONE`"
+                    f"{NAMESPACE}:{key} must be a list of statuses or a comma-separated string"
+                    f"{NOT_SHOWN}; e.g. `pulumi config set --path '{NAMESPACE}:{key}[0]' DONE`"
                 )
             return items or default
 
@@ -229,12 +232,12 @@ class Settings:
                 return True
             if raw.lower() in ("false", "0", "no"):
                 return False
-            raise ConfigurationError(f"{NAMESPACE}:{key} must be true or false, got {raw!r}")
+            raise ConfigurationError(f"{NAMESPACE}:{key} must be true or false{NOT_SHOWN}")
 
         auth_scheme = (value("authScheme") or "bearer").lower()
         if auth_scheme not in AUTH_SCHEMES:
             raise ConfigurationError(
-                f"{NAMESPACE}:authScheme must be one of {', '.join(AUTH_SCHEMES)}, got {auth_scheme!r}"
+                f"{NAMESPACE}:authScheme must be one of {', '.join(AUTH_SCHEMES)}{NOT_SHOWN}"
             )
         settings = cls(
             base_url=(value("baseUrl") or DEFAULT_BASE_URL).rstrip("/"),
@@ -270,7 +273,7 @@ class Settings:
             _check_credential(KEYS_BY_NAME[name], getattr(self, KEYS_BY_NAME[name].field), from_env)
         _check_url(f"{NAMESPACE}:baseUrl", self.base_url)
         if self.ca_bundle and not os.path.exists(self.ca_bundle):
-            raise ConfigurationError(f"{NAMESPACE}:caBundle: no file at {self.ca_bundle!r}")
+            raise ConfigurationError(f"{NAMESPACE}:caBundle: no file at the path given{NOT_SHOWN}")
         if self.uses_oauth:
             if not self.oauth_token_url:
                 given = (
@@ -369,7 +372,7 @@ def _check_url(key: str, url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(
-            f"{key} must be an http(s) URL such as {DEFAULT_BASE_URL}, got {url!r}"
+            f"{key} must be an http(s) URL such as {DEFAULT_BASE_URL}{NOT_SHOWN}"
         )
 
 

@@ -56,18 +56,25 @@ def test_all_keys_are_read() -> None:
     ("config", "text"),
     [
         ({"datagol:authScheme": "basic"}, "datagol:authScheme must be one of bearer, x-auth-token"),
+        (
+            {"datagol:successStatuses": '["DONE", {"a": 1}]'},
+            "datagol:successStatuses must be a list",
+        ),
         ({"datagol:requestTimeout": "soon"}, "datagol:requestTimeout must be a number of seconds"),
         ({"datagol:maxRetries": "1.5"}, "datagol:maxRetries must be a whole number"),
-        ({"datagol:baseUrl": "be.datagol.ai"}, "datagol:baseUrl must be an http(s) URL"),
+        ({"datagol:baseUrl": "tenant-7.example"}, "datagol:baseUrl must be an http(s) URL"),
         ({"datagol:allowInsecureHttp": "maybe"}, "datagol:allowInsecureHttp must be true or false"),
         ({"datagol:caBundle": "/nonexistent/ca.pem"}, "datagol:caBundle: no file"),
-        ({"datagol:oauthRefreshToken": "r"}, "datagol:oauthTokenUrl is not"),
+        ({"datagol:oauthRefreshToken": "rt-7f3a"}, "datagol:oauthTokenUrl is not"),
     ],
 )
 def test_bad_values_name_the_key(config: dict, text: str) -> None:
     with pytest.raises(ConfigurationError, match=None) as info:
         load(config)
     assert text in str(info.value)
+    # Never the value itself: any setting may have been set with `--secret`.
+    [value] = config.values()
+    assert value not in str(info.value)
 
 
 def test_token_is_not_sent_over_plain_http_to_a_remote_host() -> None:

@@ -184,6 +184,27 @@ def make_stack(tmp_path: Path, engine_bin: str, emulator: Emulator) -> Iterator[
     yield make
 
 
+def yaml_example_stack(tmp_path: Path, example: Path, emulator: Emulator) -> Stack:
+    """A copy of the YAML program ``example`` on the plugin and the YAML host (a ``plugins``
+    section naming both by path added), stack "dev" initialised, pointed at ``emulator``."""
+    from devtools.lang_hosts import lang_hosts, with_plugins  # builds the hosts on first use
+
+    try:
+        lang_hosts()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    workdir = tmp_path / "project"
+    shutil.copytree(example, workdir)
+    project = yaml.safe_load((workdir / "Pulumi.yaml").read_text())
+    (workdir / "Pulumi.yaml").write_text(yaml.safe_dump(with_plugins(project, yaml_host=True)))
+    env = devtools.engine.offline_env(tmp_path / "engine", PASSPHRASE)
+    stack = Stack(workdir, env, emulator, "dev")
+    stack.pulumi("stack", "init", "dev")
+    stack.pulumi("config", "set", "datagol:baseUrl", emulator.url)
+    stack.pulumi("config", "set", "--secret", "datagol:token", TOKEN)
+    return stack
+
+
 def run(name: str, **spec: Any) -> dict[str, Any]:
     """One run entry of the list form, with the emulator-friendly ids."""
     return {

@@ -7,7 +7,6 @@ what the emulator received.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -21,7 +20,7 @@ import yaml
 import devtools.engine
 from devtools.lang_hosts import lang_hosts, with_plugins
 from tests.conftest import TOKEN, WORKSPACE_ID
-from tests.e2e.conftest import PASSPHRASE, ROOT, Stack
+from tests.e2e.conftest import PASSPHRASE, ROOT, Stack, yaml_example_stack
 from tests.e2e.test_another_runner import kill_job
 from tests.e2e.test_seeding import wait_until
 
@@ -35,19 +34,7 @@ JOB_SECONDS = 6.0
 
 @pytest.fixture
 def stack(tmp_path: Path, engine_bin: str, emulator) -> Stack:
-    try:
-        lang_hosts()
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
-    workdir = tmp_path / "project"
-    shutil.copytree(EXAMPLE, workdir)
-    project = yaml.safe_load((workdir / "Pulumi.yaml").read_text())
-    (workdir / "Pulumi.yaml").write_text(yaml.safe_dump(with_plugins(project, yaml_host=True)))
-    env = devtools.engine.offline_env(tmp_path / "engine", PASSPHRASE)
-    stack = Stack(workdir, env, emulator, "dev")
-    stack.pulumi("stack", "init", "dev")
-    stack.pulumi("config", "set", "datagol:baseUrl", emulator.url)
-    stack.pulumi("config", "set", "--secret", "datagol:token", TOKEN)
+    stack = yaml_example_stack(tmp_path, EXAMPLE, emulator)
     stack.pulumi("config", "set", "pollIntervalSeconds", "1")
     # The awaited runs take a while; the dependent one finishes at once (nothing awaits it).
     emulator.configure(job_seconds=JOB_SECONDS, job_seconds_by_extraction={DEPENDENT: 0})

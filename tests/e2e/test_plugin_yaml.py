@@ -7,16 +7,12 @@ plugin and the YAML host by path. Each step counts what the emulator received.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 
-import devtools.engine
-from devtools.lang_hosts import lang_hosts, with_plugins
 from tests.conftest import TOKEN, WORKSPACE_ID
-from tests.e2e.conftest import PASSPHRASE, ROOT, Stack
+from tests.e2e.conftest import ROOT, Stack, yaml_example_stack
 
 EXAMPLE = ROOT / "examples" / "yaml"
 RUN_TYPE = "datagol:index:ExtractionRun"
@@ -26,19 +22,7 @@ PREFIX = f"/noCo/api/v2/workspaces/{WORKSPACE_ID}/extraction"
 
 @pytest.fixture
 def yaml_stack(tmp_path: Path, engine_bin: str, emulator) -> Stack:
-    try:
-        lang_hosts()
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
-    workdir = tmp_path / "project"
-    shutil.copytree(EXAMPLE, workdir)
-    project = yaml.safe_load((workdir / "Pulumi.yaml").read_text())
-    (workdir / "Pulumi.yaml").write_text(yaml.safe_dump(with_plugins(project, yaml_host=True)))
-    env = devtools.engine.offline_env(tmp_path / "engine", PASSPHRASE)
-    stack = Stack(workdir, env, emulator, "dev")
-    stack.pulumi("stack", "init", "dev")
-    stack.pulumi("config", "set", "datagol:baseUrl", emulator.url)
-    stack.pulumi("config", "set", "--secret", "datagol:token", TOKEN)
+    stack = yaml_example_stack(tmp_path, EXAMPLE, emulator)
     stack.pulumi("config", "set", "workspaceId", WORKSPACE_ID)
     return stack
 

@@ -20,6 +20,7 @@ import pulumi.dynamic
 
 from .errors import ConfigurationError, RunFailedError
 from .exact import exact_input
+from .outputs import joined, untrack_own_outputs
 from .provider import (
     AWAITED_BY_COMPLETION_KEY,
     REPLACE_ON_CHANGES_KEY,
@@ -241,16 +242,26 @@ def secret_inputs_of(values: Mapping[str, Any]) -> pulumi.Output[list[str]]:
     The engine hands a dynamic provider plain values; this tells it which inputs were secret
     (:data:`secrecy.SECRET_INPUTS_KEY`).
     """
+    return _secret_names({name: _outputs_in(value) for name, value in values.items()})
 
+
+def secret_inputs_marker(values: Mapping[str, Any]) -> list[str] | pulumi.Output[list[str]]:
+    """:func:`secret_inputs_of`, or ``[]`` at once when no value holds an Output (only an
+    Output can be secret): one Output less per run for the SDK to resolve."""
+    found = {name: _outputs_in(value) for name, value in values.items()}
+    return _secret_names(found) if any(found.values()) else []
+
+
+def _secret_names(found: Mapping[str, list[pulumi.Output]]) -> pulumi.Output[list[str]]:
     async def names() -> list[str]:
-        found = []
-        for name, value in values.items():
-            for output in _outputs_in(value):
+        secret = []
+        for name, outputs in found.items():
+            for output in outputs:
                 # from_input: an Output may resolve to values holding secret Outputs.
                 if await pulumi.Output.from_input(output).is_secret():
-                    found.append(name)
+                    secret.append(name)
                     break
-        return sorted(found)
+        return sorted(secret)
 
     async def constant(value: bool) -> bool:
         return value
@@ -261,9 +272,10 @@ def secret_inputs_of(values: Mapping[str, Any]) -> pulumi.Output[list[str]]:
 def run_urn(resource_name: str, type_: str, opts: pulumi.ResourceOptions | None) -> Any:
     """The URN the engine gives the resource, as an input: the provider's create gets none."""
     parent = opts.parent if opts else None
-    urn = pulumi.create_urn(resource_name, type_, parent=parent)
     if parent is None:
-        return urn
+        # What pulumi.create_urn computes without a parent, without its four Outputs.
+        return f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{type_}::{resource_name}"
+    urn = pulumi.create_urn(resource_name, type_, parent=parent)
     # Without a dependency on the parent: the SDK expands a dependency on a component to its
     # children, this run among them, which would be a cycle.
     return pulumi.Output(set(), urn.future(), urn.is_known(), urn.is_secret())
@@ -336,11 +348,13 @@ class ExtractionRun(pulumi.dynamic.Resource, module="datagol", name="ExtractionR
             # The wait is a step of its own, so that state holds the request ids meanwhile.
             props[AWAITED_BY_COMPLETION_KEY] = True
         # The provider keeps what is computed from these secret (secrecy.DERIVED).
-        props[SECRET_INPUTS_KEY] = secret_inputs_of(
+        props[SECRET_INPUTS_KEY] = secret_inputs_marker(
             {f.name: props[f.name] for f in fields(run_args)}
         )
         with pickler_kept():
             super().__init__(ExtractionRunProvider(), resource_name, props, run_options(opts))
+            # ~30 attribute outputs per run: the SDK need not wait for each (see outputs).
+            untrack_own_outputs(self)
             if waits:
                 self._await_completion(resource_name, opts)
 
@@ -350,10 +364,6 @@ class ExtractionRun(pulumi.dynamic.Resource, module="datagol", name="ExtractionR
         )
         result = completion.runs.apply(lambda runs: runs.get("") or {})
         for name in FINISHED_OUTPUTS:
-            value = getattr(self, name)
-            setattr(
-                self,
-                name,
-                pulumi.Output.all(value, result).apply(lambda v, n=name: finished(v[0], v[1], n)),
-            )
+            both = joined({"run": getattr(self, name), "result": result})
+            setattr(self, name, both.apply(lambda v, n=name: finished(v["run"], v["result"], n)))
         finish_with(self, completion)

@@ -19,6 +19,7 @@ import pulumi.dynamic
 from pulumi.resource import DependencyResource
 
 from .completion import TARGET_KEYS
+from .outputs import joined, untrack_own_outputs
 from .provider import ExtractionRunCompletionProvider
 from .provider_resource import chooses_provider, implicit_provider
 
@@ -45,6 +46,7 @@ class ExtractionRunCompletion(
     ) -> None:
         props = {"runs": runs, "max_concurrency": max_concurrency}
         super().__init__(ExtractionRunCompletionProvider(), resource_name, props, opts)
+        untrack_own_outputs(self)
 
 
 def may_wait(value: Any) -> bool:
@@ -54,7 +56,7 @@ def may_wait(value: Any) -> bool:
 
 def target_of(run: pulumi.CustomResource) -> pulumi.Output[dict[str, Any]]:
     """What a completion needs of an ExtractionRun: outputs of the run, hence after it."""
-    return after(run, pulumi.Output.all(**{key: getattr(run, key) for key in TARGET_KEYS}))
+    return after(run, joined({key: getattr(run, key) for key in TARGET_KEYS}))
 
 
 def after(resource: pulumi.CustomResource, value: pulumi.Output[Any]) -> pulumi.Output[Any]:
@@ -92,7 +94,9 @@ def finish_with(resource: pulumi.CustomResource, completion: ExtractionRunComple
     urn = resource.urn
     # The SDK keeps `urn` in the instance dict behind a read-only property; it resolved the
     # run's own urn future already, so replacing the Output changes only what others await.
-    resource.__dict__["urn"] = pulumi.Output.all(urn, completion.urn).apply(lambda v: v[0])
+    resource.__dict__["urn"] = joined({"run": urn, "completion": completion.urn}).apply(
+        lambda v: v["run"]
+    )
 
 
 def finished(run_value: Any, result: Mapping[str, Any] | None, name: str) -> Any:

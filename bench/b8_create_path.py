@@ -10,11 +10,13 @@ Two programs, each create in a fresh project and file backend, against one emula
 * subject:  ``__main__.py`` itself, N ExtractionRuns (mode full, not waiting) with its exports.
 
 Timed, rotating, REPS creates of each: N=200 with checkpoints (the default); N=200 with
-``PULUMI_SKIP_CHECKPOINTS=true``; N=100 with ``--parallel 1``. Every create must send exactly N
-POSTs, and both sides must send the same (path, query, body) set.
+``PULUMI_SKIP_CHECKPOINTS=true`` (where the no-hook and no-bill programs below are timed too,
+as diagnostics); N=100 with ``--parallel 1``. Every create must send exactly N POSTs, and both
+sides must send the same (path, query, body) set.
 
-Then one probed create of each, plus ``bench/runs_program.py`` (the runs without the exports)
-and ``bench/runs_nohook_program.py`` (the subject without its after-create failure hook):
+Then one probed create of each, plus ``bench/runs_program.py`` (the runs without the exports),
+``bench/runs_nohook_program.py`` (the subject without its after-create failure hook) and
+``bench/b8_nobill_program.py`` (the subject whose provider's check leaves out the bill):
 bench/probe splits the process tree's CPU into the program, the provider process (per Check and
 Create call: the SDK's (de)serialization, ``get_provider``, the provider's own method) and the
 rest (the Go engine and the hosts); a watcher counts the checkpoint's rewrites and their bytes.
@@ -57,10 +59,16 @@ PROGRAMS = {
     "baseline": HERE / "bare_post_program.py",
     "bare runs": HERE / "runs_program.py",
     "no hook": HERE / "runs_nohook_program.py",
+    "no bill": HERE / "b8_nobill_program.py",
     "subject": ROOT / "__main__.py",
 }
 TIMED = ("baseline", "subject")
-#: The name bench/runs_nohook_program.py runs the real program under.
+#: Timed too where checkpoints are skipped (the engine's writes hide less there): what the
+#: failure hook and the bill each cost in wall time.
+DIAGNOSED = {"skip": ("no hook", "no bill")}
+#: Probed only: the bill's cost is in the provider process, which cProfile does not see.
+PROFILED = ("baseline", "bare runs", "no hook", "subject")
+#: The name bench/runs_nohook_program.py (and b8_nobill_program.py) runs the real program under.
 NOHOOK_MAIN = "datagol_main.py"
 SIDE_TYPES = (
     "pulumi-python:dynamic/datagol:ExtractionRun",
@@ -110,8 +118,11 @@ class Bench:
         if label == "baseline":
             provider = HERE / "bare_post_provider.py"
             (project.workdir / provider.name).write_text(provider.read_text())
-        if label == "no hook":
+        if label in ("no hook", "no bill"):
             (project.workdir / NOHOOK_MAIN).write_text((ROOT / "__main__.py").read_text())
+        if label == "no bill":
+            provider = HERE / "b8_nobill_provider.py"
+            (project.workdir / provider.name).write_text(provider.read_text())
         extra = {"bare": bare_config(self.emu.url)} if label == "baseline" else {}
         project.set_runs(stack_runs(runs), **extra)
         return project
@@ -180,7 +191,8 @@ def run() -> Result:
         for variant in VARIANTS:
             runs = SEQUENTIAL_RUNS if variant == "parallel 1" else RUNS
             log(f"B8: {REPS} creates of {runs} resources per side, {variant}, rotating")
-            for label in TIMED:
+            timed = TIMED + DIAGNOSED.get(variant, ())
+            for label in timed:
                 creates[label, variant] = []
 
             def one(label: str, variant: str = variant, runs: int = runs) -> float:
@@ -189,11 +201,11 @@ def run() -> Result:
                 log(f"B8:   {label} {variant}: {made.seconds:.2f} s")
                 return made.seconds
 
-            rotate(REPS, {label: lambda label=label: one(label) for label in TIMED})
+            rotate(REPS, {label: lambda label=label: one(label) for label in timed})
         log("B8: one probed create of each program (with checkpoint watcher)")
         probes = {label: bench.probed(label) for label in PROGRAMS}
         log("B8: one profiled create of each program")
-        profiles = {label: bench.profiled(label) for label in PROGRAMS}
+        profiles = {label: bench.profiled(label) for label in PROFILED}
     return _result(creates, probes, profiles)
 
 
@@ -226,6 +238,12 @@ def _result(
             f"wall {ratios[variant]:.3f}, CPU "
             f"{cpu['subject', variant].median / cpu['baseline', variant].median:.3f}"
         )
+        for label in DIAGNOSED.get(variant, ()):
+            figures[f"N={runs} {variant}: {label} / baseline (diagnostic)"] = (
+                f"wall {wall[label, variant].median / wall['baseline', variant].median:.3f} "
+                f"({wall[label, variant].describe()}), CPU "
+                f"{cpu[label, variant].median / cpu['baseline', variant].median:.3f}"
+            )
     for label in TIMED:
         figures[f"checkpoint cost (checkpoints - skip), {label}"] = (
             f"{wall[label, 'checkpoints'].median - wall[label, 'skip'].median:.2f} s"
@@ -238,7 +256,7 @@ def _result(
             f"the end {size:,} B ({per_resource:,} B per resource entry); {versions} versions "
             f"seen while it ran, {written / 2**20:.1f} MiB"
         )
-    for label in ("bare runs", "no hook", "subject"):
+    for label in ("bare runs", "no hook", "no bill", "subject"):
         probe = probes[label][0]
         figures[f"extra CPU ms per resource, {label} vs baseline"] = (
             f"program {_ms(probe.program_cpu - base.program_cpu)}, provider "
@@ -246,9 +264,9 @@ def _result(
             f"{_ms(probe.rest_cpu - base.rest_cpu)} (tree {_ms(probe.tree_cpu - base.tree_cpu)})"
         )
     for method in ("Check", "Create"):
-        for label in ("subject", "baseline"):
+        for label in ("subject", "no bill", "baseline"):
             figures[f"{method} in the provider, {label}"] = probes[label][0].per_call(method)
-    for label in PROGRAMS:
+    for label in PROFILED:
         found, tasks, waits, callbacks = profiles[label]
         figures[f"program ms per resource (cProfile), {label}"] = (
             f"asyncio tasks {tasks / RUNS:.0f}, asyncio.wait calls {waits / RUNS:.1f}, task "
@@ -279,7 +297,9 @@ def _result(
             f"N={RUNS}: baseline {wall['baseline', 'checkpoints'].median:.2f} s, subject "
             f"{wall['subject', 'checkpoints'].median:.2f} s ({ratios['checkpoints']:.2f}); skip "
             f"checkpoints {wall['baseline', 'skip'].median:.2f} / "
-            f"{wall['subject', 'skip'].median:.2f} s ({ratios['skip']:.2f}); --parallel 1 "
+            f"{wall['subject', 'skip'].median:.2f} s ({ratios['skip']:.2f}; no hook "
+            f"{wall['no hook', 'skip'].median:.2f}, no bill {wall['no bill', 'skip'].median:.2f}"
+            f"); --parallel 1 "
             f"N={SEQUENTIAL_RUNS} {wall['baseline', 'parallel 1'].median:.2f} / "
             f"{wall['subject', 'parallel 1'].median:.2f} s ({ratios['parallel 1']:.2f}); "
             f"state {probes['baseline'][4]:,} / {probes['subject'][4]:,} B per resource entry"
@@ -291,6 +311,7 @@ def _result(
             "from one create each and include the probe's overhead: compare them across "
             "programs, not with the timed figures",
             "bare runs = the subject's runs without __main__.py's stack exports; no hook = the "
-            "subject without ExtractionRun's after-create failure hook (diagnostic only)",
+            "subject without ExtractionRun's after-create failure hook; no bill = the subject "
+            "whose provider's check neither counts nor announces the runs (diagnostics only)",
         ],
     )

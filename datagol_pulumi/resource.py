@@ -6,6 +6,7 @@ workspace, extraction or element replaces it (a new run); other changes send not
 and refresh never trigger (a finished extraction cannot be undone).
 """
 
+import asyncio
 import difflib
 import pickle
 import re
@@ -263,10 +264,14 @@ def _secret_names(found: Mapping[str, list[pulumi.Output]]) -> pulumi.Output[lis
                     break
         return sorted(secret)
 
-    async def constant(value: bool) -> bool:
-        return value
+    return pulumi.Output(set(), names(), _constant(True), _constant(False))
 
-    return pulumi.Output(set(), names(), constant(True), constant(False))
+
+def _constant(value: bool) -> asyncio.Future[bool]:
+    # A done future, not a coroutine: one never awaited (when names() fails) warns at exit.
+    future: asyncio.Future[bool] = asyncio.Future()  # on the program's loop, as the SDK's
+    future.set_result(value)
+    return future
 
 
 def run_urn(resource_name: str, type_: str, opts: pulumi.ResourceOptions | None) -> Any:

@@ -232,3 +232,20 @@ def test_plain_inputs_are_named_not_secret_without_an_output() -> None:
         return await marker.future()
 
     assert asyncio.run(main()) == ["rows"]
+
+
+def test_a_failing_input_output_leaves_no_coroutine_of_the_secret_marker_unawaited() -> None:
+    async def boom() -> str:
+        raise ValueError("no value")
+
+    async def main() -> None:
+        failing = pulumi.Output.from_input(asyncio.ensure_future(boom()))
+        with pytest.raises(ValueError, match="no value"):
+            await secret_inputs_marker({"rows": [{"id": failing}]}).future()
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        asyncio.run(main())
+        SETTINGS.outputs.clear()
+        gc.collect()
+    assert [str(w.message) for w in caught if "never awaited" in str(w.message)] == []

@@ -59,15 +59,12 @@ class _Joined:
     async def load(self) -> dict[str, tuple[set[pulumi.Resource], Any, bool, bool]]:
         # The Output's one task awaits the four parts in turn: the first one reads them all.
         if self.data is None:
-            self.data = {
-                key: (
-                    await output.resources(),
-                    _value(await output.future(with_unknowns=True), await output.is_known()),
-                    await output.is_known(),
-                    await output.is_secret(),
-                )
-                for key, output in self.outputs.items()
-            }
+            data = {}
+            for key, output in self.outputs.items():
+                known = await output.is_known()
+                value = _value(await output.future(with_unknowns=True), known)
+                data[key] = (await output.resources(), value, known, await output.is_secret())
+            self.data = data
         return self.data
 
 

@@ -8,6 +8,7 @@ and refresh never trigger (a finished extraction cannot be undone).
 
 import asyncio
 import difflib
+import functools
 import pickle
 import re
 import threading
@@ -370,5 +371,9 @@ class ExtractionRun(pulumi.dynamic.Resource, module="datagol", name="ExtractionR
         result = completion.runs.apply(lambda runs: runs.get("") or {})
         for name in FINISHED_OUTPUTS:
             both = joined({"run": getattr(self, name), "result": result})
-            setattr(self, name, both.apply(lambda v, n=name: finished(v["run"], v["result"], n)))
+            setattr(self, name, both.apply(functools.partial(_finished, name)))
         finish_with(self, completion)
+
+
+def _finished(name: str, values: Mapping[str, Any]) -> Any:
+    return finished(values["run"], values["result"], name)

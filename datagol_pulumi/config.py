@@ -43,7 +43,7 @@ class Key:
         return f"DATAGOL_{self.field.upper()}"
 
 
-#: Every setting, in the order of the README's table. Secret ones are always passed to the
+#: Every setting, in the order of the table in docs/installation-configuration.md. Secret ones are always passed to the
 #: provider resource as secrets. The client id is not a password, but it names an account
 #: and costs nothing to keep encrypted.
 KEYS = (
@@ -69,7 +69,7 @@ KEYS_BY_NAME = {key.name: key for key in KEYS}
 #: Settings whose variable beats the config: a one-off override for one command (raising the
 #: limit of runs for one deliberate update), where every other variable only fills a gap.
 ENV_FIRST = frozenset({"maxTriggersPerUpdate"})
-#: Runs one update may trigger unless set (see the README, "Know the bill before you pay it").
+#: Runs one update may trigger unless set (see docs/cost.md, "Know the bill before you pay it").
 DEFAULT_MAX_TRIGGERS_PER_UPDATE = 25
 #: A provider input that is no setting: the stack the provider serves, which scopes the
 #: in-flight journal (not secret; not read from config).

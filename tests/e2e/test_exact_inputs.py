@@ -149,7 +149,7 @@ def _yaml_stack(tmp_path: Path, emulator, rows: list) -> Stack:
 
 def test_a_yaml_programs_nulls_in_maps_never_reach_the_plugin(tmp_path: Path, emulator) -> None:
     # pulumi-yaml's Go SDK leaves null map entries out of the inputs it registers: the plugin
-    # cannot tell them from absent keys (README, "Nulls"). Nulls in lists arrive.
+    # cannot tell them from absent keys (docs/reliability.md, "Exact inputs"). Nulls in lists arrive.
     stack = _yaml_stack(tmp_path, emulator, ROWS)
     stack.up()
     [post] = stack.posts()

@@ -1,6 +1,6 @@
 """Faults through the real CLI: no duplicate jobs, clear errors, state that the next up reconciles.
 
-Each test counts what the emulator received; the README's reliability table lists these cases.
+Each test counts what the emulator received; docs/reliability.md's table lists these cases.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Why the README's seeding section advises against PULUMI_SKIP_CHECKPOINTS for paid runs.
+"""Why the seeding section of docs/resources.md advises against PULUMI_SKIP_CHECKPOINTS for paid runs.
 
 A crash (the whole `pulumi up` process group killed) after some runs were triggered and answered:
 with checkpoints the state records them and the next `up` does not send them again; with

@@ -142,9 +142,11 @@ def test_each_program_run_gets_its_own_implicit_provider() -> None:
         assert mocks.provider_of(f"{name}-1") == "datagol"
 
 
-def test_the_readme_two_tenant_example_does_what_it_says() -> None:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    [example] = [b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "eu_tenant" in b]
+def test_the_docs_two_tenant_example_does_what_it_says() -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs" / "installation-configuration.md"
+    [example] = [
+        b for b in re.findall(r"```python\n(.*?)```", docs.read_text(), re.S) if "eu_tenant" in b
+    ]
     config = {"datagol:baseUrl": "https://default.example", "eu:token": "eu-token"}
     mocks = run_program(lambda: exec(example, {}), config, ["eu:token"])
     assert mocks.providers()["eu"]["datagol:token"] == secret("eu-token")

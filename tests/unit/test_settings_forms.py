@@ -1,4 +1,4 @@
-"""Settings in every form the README promises (issue 16, item 5): status lists written as a
+"""Settings in every form docs/installation-configuration.md promises (issue 16, item 5): status lists written as a
 YAML list (which reach the provider as JSON text), as a list, as a comma-separated string; and
 customTimeouts with milliseconds."""
 

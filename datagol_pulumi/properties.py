@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .config import KEYS
+from .config import DEFAULT_FAILURE_STATUSES, DEFAULT_SUCCESS_STATUSES, KEYS
 
 #: Schema types: a JSON schema type, or "rows"/"map"/"list" for values of any shape.
 ANY = {"$ref": "pulumi.json#/Any"}
@@ -179,29 +179,76 @@ GROUP_OUTPUTS: tuple[Prop, ...] = (
     Prop("triggered_keys", "strings", "The names of the runs this update triggered."),
 )
 
-#: What each provider setting is, for the schema; which settings exist, and which are secret,
-#: is config.KEYS (the one list of settings).
+#: What each provider setting is, for the schema: its meaning and default, as the settings table
+#: of docs/installation-configuration.md says them (tests/unit/test_docs.py), since the
+#: generated SDKs show this text in editors. Which settings exist, and which are secret, is
+#: config.KEYS (the one list of settings).
 _SETTINGS: dict[str, tuple[str, str]] = {
-    "baseUrl": ("string", "DataGOL's API root (default https://be.datagol.ai)."),
-    "token": ("string", "The API token."),
-    "authScheme": ("string", "How the token is sent: bearer or x-auth-token."),
-    "requestTimeout": ("number", "Seconds to wait for an answer once a request was sent."),
-    "connectTimeout": ("number", "Seconds to wait for a connection."),
-    "maxRetries": ("integer", "Resends of a request the service cannot have started."),
-    "retryDeadline": ("number", "Upper bound on the seconds spent retrying one request."),
-    "statusField": ("string", "The Poll Status field that holds the status."),
-    "successStatuses": ("string", "Comma-separated statuses that mean success."),
-    "failureStatuses": ("string", "Comma-separated statuses that mean failure."),
-    "caBundle": ("string", "A CA bundle file for TLS."),
-    "allowInsecureHttp": ("boolean", "Send credentials over plain http to a non-loopback host."),
-    "oauthTokenUrl": ("string", "The OAuth token endpoint."),
-    "oauthClientId": ("string", "The OAuth client id."),
-    "oauthClientSecret": ("string", "The OAuth client secret."),
-    "oauthRefreshToken": ("string", "The OAuth refresh token."),
+    "baseUrl": ("string", "Your tenant's API host. Default: `https://be.datagol.ai`."),
+    "token": ("string", "API token."),
+    "authScheme": (
+        "string",
+        "How the token is sent: `bearer` sends `Authorization: Bearer`, `x-auth-token` sends "
+        "`x-auth-token` (service accounts). Default: `bearer`.",
+    ),
+    "requestTimeout": (
+        "number",
+        "Seconds to wait for an answer once a request was sent. Default: `60`.",
+    ),
+    "connectTimeout": ("number", "Seconds to connect. Default: `10`."),
+    "maxRetries": ("integer", "Resends of requests that cannot have started a job. Default: `3`."),
+    "retryDeadline": (
+        "number",
+        "Seconds within which one request and all its resends end, `Retry-After` waits "
+        "included; a resend that would end later is not made. Default: `120`.",
+    ),
+    "statusField": (
+        "string",
+        "The Poll Status field holding the status (also `state` is read). Default: `status`.",
+    ),
+    "successStatuses": (
+        "string",
+        "Poll Status values that mean success: a YAML list (`pulumi config set --path "
+        "'datagol:successStatuses[0]' DONE`), a JSON list or `COMPLETED,DONE` (a `Provider` "
+        "argument: a list or a comma-separated string); case-insensitive; anything else is "
+        "still pending. Default: " + ", ".join(DEFAULT_SUCCESS_STATUSES) + ".",
+    ),
+    "failureStatuses": (
+        "string",
+        "Poll Status values that mean failure, written as `datagol:successStatuses`; "
+        "case-insensitive; anything else is still pending. Default: "
+        + ", ".join(DEFAULT_FAILURE_STATUSES)
+        + ".",
+    ),
+    "caBundle": (
+        "string",
+        "CA certificates for https, for the API and the OAuth token endpoint; verification is "
+        "always on; beats `REQUESTS_CA_BUNDLE` and `CURL_CA_BUNDLE`. Default: system CAs.",
+    ),
+    "allowInsecureHttp": (
+        "boolean",
+        "Allow credentials over plain http to a non-loopback host. Default: `false`.",
+    ),
+    "oauthTokenUrl": (
+        "string",
+        "OAuth 2.0 token endpoint (set it with `--plaintext`: Pulumi takes a key named like a "
+        "token for a secret).",
+    ),
+    "oauthClientId": (
+        "string",
+        "OAuth client id; with the client secret and no refresh token, exchanged for an access "
+        "token by the client-credentials grant (for CI), which replaces `datagol:token`.",
+    ),
+    "oauthClientSecret": ("string", "OAuth client secret, with `datagol:oauthClientId`."),
+    "oauthRefreshToken": (
+        "string",
+        "OAuth refresh token, exchanged for an access token by the refresh-token grant, which "
+        "replaces `datagol:token`.",
+    ),
     "maxTriggersPerUpdate": (
         "integer",
-        "Runs (paid jobs) one update may trigger across the stack; 0: no limit (default 25). "
-        "The variable, set for one command, beats the config.",
+        "Runs (paid jobs) one update may trigger across the stack; `0`: no limit. The variable "
+        "beats the config, for a one-off update. Default: `25`.",
     ),
 }
 #: Provider configuration (``datagol:<name>``), named by the Settings field.

@@ -46,11 +46,6 @@ def polled(emulator: Emulator) -> list[str]:
     return [r["path"].rsplit("/", 1)[-1] for r in emulator.requests(method="GET")]
 
 
-def kept(message: Any) -> dict[str, Any]:
-    """Outputs as the engine keeps them: secrets still wrapped (as the SDK deserialises them)."""
-    return props(message)
-
-
 def secret_at(message: Any, *path: str) -> bool:
     """Whether the value at ``path`` of a Struct is sent as a secret (the SDK's deserialiser
     marks a whole map secret when one of its values is, so the wire is read instead)."""
@@ -177,8 +172,8 @@ def test_a_group_completion_records_each_key_and_names_the_one_that_failed(
         )
     )
     # A run input is secret, so the group's results are (and so the completion's, below).
-    assert rpc.is_rpc_secret(kept(reply.properties)["results"])
-    results = reveal(kept(reply.properties)["results"])
+    assert rpc.is_rpc_secret(props(reply.properties)["results"])
+    results = reveal(props(reply.properties)["results"])
     whole = plugin.Create(
         proto.CreateRequest(
             urn=COMPLETION_URN,
@@ -193,7 +188,7 @@ def test_a_group_completion_records_each_key_and_names_the_one_that_failed(
     without_b = {"a": results["a"], "c": rpc.wrap_rpc_secret(results["c"])}
     news = {"runs": without_b, "maxConcurrency": 2.0, **FAST}
     reply = plugin.Create(proto.CreateRequest(urn=COMPLETION_URN, properties=struct(news)))
-    done = kept(reply.properties)
+    done = props(reply.properties)
     # Key c's run holds a secret: its record, and the summary over it, are kept secret.
     assert secret_at(reply.properties, "results", "c")
     assert not secret_at(reply.properties, "results", "a")
@@ -205,7 +200,7 @@ def test_a_group_completion_records_each_key_and_names_the_one_that_failed(
     assert plain["results"]["a"]["requestIds"] == ids["a"]
     assert sorted(plain["requestIds"]) == sorted(ids["a"] + ids["c"])
     assert len(emulator.requests(method="POST")) == 3
-    assert "status = 'open'" not in str(kept(reply.properties))
+    assert "status = 'open'" not in str(props(reply.properties))
 
 
 def test_secret_rows_keep_the_targets_batches_secret_and_the_status_readable(
@@ -232,7 +227,7 @@ def test_secret_rows_keep_the_targets_batches_secret_and_the_status_readable(
     news = struct({})
     news.fields["run"].CopyFrom(reply.properties.fields["completionTarget"])
     done = plugin.Create(proto.CreateRequest(urn=COMPLETION_URN, properties=news))
-    outs = kept(done.properties)
+    outs = props(done.properties)
     assert outs["status"] == "COMPLETED"  # the batches are not recorded, so nothing is secret
     assert "r1" not in str(outs)
 

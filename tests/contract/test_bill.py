@@ -15,19 +15,14 @@ from pulumi.runtime import rpc
 from datagol_pulumi import bill, operations
 from datagol_pulumi.emulator import Emulator
 from datagol_pulumi.operations import Context
-from tests.conftest import TOKEN, WORKSPACE_ID
+from tests.conftest import BASE_RUN, TOKEN, WORKSPACE_ID
 
 ROWS = [{"id": i, "blob": "x" * (3000 if i == 4 else 1)} for i in range(10)]
 
 
 def run(name: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "workspace_id": WORKSPACE_ID,
-        "extraction_id": "ext-1",
-        "element_type": "COLUMN",
-        "element_id": f"el-{name}",
-        **extra,
-    }
+    # One element per name: sent() counts runs by the element in the POST's path.
+    return {**BASE_RUN, "element_id": f"el-{name}", **extra}
 
 
 @pytest.fixture

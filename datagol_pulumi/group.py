@@ -26,10 +26,12 @@ from .provider import (
 )
 from .resource import (
     ExtractionRunArgs,
+    outputs_in,
     pickler_kept,
     resource_args,
     run_options,
     run_urn,
+    secret_names,
     timeout_from_options,
 )
 from .run_completion import (
@@ -157,21 +159,9 @@ def secret_keys(runs: Any) -> pulumi.Output[list[str]]:
 
     The provider wraps those keys' results as secrets: the engine hands it plain values, and
     ``results`` has no same-named input for the engine to take secrecy from. Whether an Output
-    is secret is only known once it resolves, hence an Output (known in preview too).
+    is secret is only known once it resolves, hence an Output (known in preview too). The same
+    walk as a run's secret-input marker: plain rows are not turned into Outputs.
     """
-
-    async def keys() -> list[str]:
-        if isinstance(runs, Mapping):
-            return sorted(
-                [
-                    key
-                    for key, spec in runs.items()
-                    if await pulumi.Output.from_input(spec).is_secret()
-                ]
-            )
-        return ["*"] if await pulumi.Output.from_input(runs).is_secret() else []
-
-    async def constant(value: bool) -> bool:
-        return value
-
-    return pulumi.Output(set(), keys(), constant(True), constant(False))
+    if isinstance(runs, Mapping):
+        return secret_names({key: outputs_in(spec) for key, spec in runs.items()})
+    return secret_names({"*": outputs_in(runs)})

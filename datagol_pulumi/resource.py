@@ -221,7 +221,7 @@ def pickler_kept() -> Iterator[None]:
         pickle._Pickler._batch_setitems = saved  # type: ignore[attr-defined]
 
 
-def _outputs_in(value: Any) -> list[pulumi.Output]:
+def outputs_in(value: Any) -> list[pulumi.Output]:
     # The Outputs in a plain value, not descending into them: 100,000 plain rows are walked
     # once, instead of becoming 100,000 Outputs in Output.from_input.
     found: list[pulumi.Output] = []
@@ -237,24 +237,19 @@ def _outputs_in(value: Any) -> list[pulumi.Output]:
     return found
 
 
-def secret_inputs_of(values: Mapping[str, Any]) -> pulumi.Output[list[str]]:
+def secret_inputs_marker(values: Mapping[str, Any]) -> list[str] | pulumi.Output[list[str]]:
     """The names in ``values`` whose value holds a secret at any depth (an Output inside rows
-    too), as an Output that is known in preview and not itself secret.
+    too), as an Output known in preview and not itself secret; ``[]`` at once when no value
+    holds an Output (only an Output can be secret): one Output less per run to resolve.
 
     The engine hands a dynamic provider plain values; this tells it which inputs were secret
     (:data:`secrecy.SECRET_INPUTS_KEY`).
     """
-    return _secret_names({name: _outputs_in(value) for name, value in values.items()})
+    found = {name: outputs_in(value) for name, value in values.items()}
+    return secret_names(found) if any(found.values()) else []
 
 
-def secret_inputs_marker(values: Mapping[str, Any]) -> list[str] | pulumi.Output[list[str]]:
-    """:func:`secret_inputs_of`, or ``[]`` at once when no value holds an Output (only an
-    Output can be secret): one Output less per run for the SDK to resolve."""
-    found = {name: _outputs_in(value) for name, value in values.items()}
-    return _secret_names(found) if any(found.values()) else []
-
-
-def _secret_names(found: Mapping[str, list[pulumi.Output]]) -> pulumi.Output[list[str]]:
+def secret_names(found: Mapping[str, list[pulumi.Output]]) -> pulumi.Output[list[str]]:
     async def names() -> list[str]:
         secret = []
         for name, outputs in found.items():

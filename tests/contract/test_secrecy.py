@@ -2,7 +2,7 @@
 
 Random secret positions in ``where_clause``, ``rows`` (a whole row or one field) and
 ``triggers`` go through the dynamic provider (the SDK's servicer, with the program's marker
-computed by :func:`resource.secret_inputs_of` from real secret Outputs) and through the plugin
+computed by :func:`resource.secret_inputs_marker` from real secret Outputs) and through the plugin
 (its gRPC server, secrets as the engine sends them). Two oracles, neither trusting
 ``secrecy.DERIVED``: an output that changes when only the secret values change must be returned
 wrapped, and no output returned in clear may contain a secret's text.
@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from pulumi.runtime import proto, rpc
 
 from datagol_pulumi.properties import camel, snake
-from datagol_pulumi.resource import secret_inputs_of
+from datagol_pulumi.resource import secret_inputs_marker
 from datagol_pulumi.secrecy import SECRET_INPUTS_KEY, secret_outputs
 from datagol_pulumi.wire import unwrap
 from tests.conftest import BASE_RUN, struct
@@ -142,7 +142,7 @@ def program_marker(inputs: dict[str, Any]) -> list[str]:
 
     async def compute() -> list[str]:
         values = _convert(inputs, pulumi.Output.secret)
-        marker = await secret_inputs_of(values).future()
+        marker = await pulumi.Output.from_input(secret_inputs_marker(values)).future()
         # The SDK's own tasks (Output.secret, from_input) finish before the loop closes.
         await asyncio.gather(*(asyncio.all_tasks() - {asyncio.current_task()}))
         return marker

@@ -52,7 +52,7 @@ class Totals:
     names: list[str] = field(default_factory=list)
     #: "workspace W, extraction E" -> [runs, batches, rows, hidden].
     targets: dict[str, list[int]] = field(default_factory=dict)
-    #: The resources already counted: each is counted once per update.
+    #: The resources already counted, by :func:`urn_key`: each is counted once per update.
     urns: list[str] = field(default_factory=list)
 
     def add(self, urn: str, names: list[str], targets: Mapping[str, list[int]]) -> None:
@@ -135,17 +135,25 @@ class Tally:
         nothing and is never refused again.
         """
         runs = sum(t[0] for t in targets.values())
+        key = urn_key(urn)
         with self._locked() as totals:
-            if urn in totals.urns:
+            if key in totals.urns:
                 return _copy(totals), True
             if limit and totals.runs + runs > limit:
                 return _copy(totals), False
-            totals.add(urn, names, targets)
+            totals.add(key, names, targets)
             return _copy(totals), True
 
 
+def urn_key(urn: str) -> str:
+    """What a tally keeps of a counted URN: 16 hex digits of its sha256. Every charge rewrites
+    the file with every key counted so far, so its size, not a URN's (~100 bytes), is what an
+    update of many resources pays for each of them; 64 bits do not collide within one."""
+    return hashlib.sha256(urn.encode()).hexdigest()[:16]
+
+
 def _copy(totals: Totals) -> Totals:
-    return Totals.from_json(json.loads(json.dumps(totals.to_json())))
+    return Totals.from_json(totals.to_json())  # from_json builds new lists and dicts
 
 
 _TALLIES: dict[str, Tally] = {}

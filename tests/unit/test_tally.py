@@ -83,7 +83,7 @@ def test_a_file_left_by_an_earlier_update_on_the_same_address_starts_over(tmp_pa
         json.dumps({"runs": 24, "urns": ["urn:old"], "pids": {dead.stdout.strip(): None}})
     )
     totals, added = Tally(path).charge("urn:new", ["new"], {TARGET: [1, 1, 0]}, 2)
-    assert added and totals.runs == 1 and totals.urns == ["urn:new"]
+    assert added and totals.runs == 1 and totals.urns == [tally.urn_key("urn:new")]
 
 
 def test_no_limit_counts_everything(tmp_path: Path) -> None:
@@ -95,3 +95,18 @@ def test_no_limit_counts_everything(tmp_path: Path) -> None:
 def test_each_update_has_its_own_file(tmp_path: Path) -> None:
     assert tally.path_for("127.0.0.1:4000") != tally.path_for("127.0.0.1:4001")
     assert tally.for_update("127.0.0.1:4000") is tally.for_update("127.0.0.1:4000")
+
+
+def test_the_file_keeps_a_short_key_per_resource_not_its_urn(tmp_path: Path) -> None:
+    # Every charge rewrites the file: what it holds per counted resource is paid per charge.
+    path = tmp_path / "u.json"
+    t = Tally(path)
+    urns = [
+        f"urn:pulumi:dev::project::datagol:index:ExtractionRun::run-{i:04d}" for i in range(200)
+    ]
+    assert all(charge(t, urn, 0) for urn in urns)
+    text = path.read_text()
+    assert not any(urn in text for urn in urns[tally.KEPT_NAMES :])  # only the names shown
+    assert json.loads(text)["urns"] == [tally.urn_key(urn) for urn in urns]
+    # Counted once, under its key: at the limit, a resource counted before is not refused.
+    assert t.charge(urns[7], [], {TARGET: [1, 1, 0]}, 200)[0].runs == 200

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -214,3 +215,66 @@ def run(name: str, **spec: Any) -> dict[str, Any]:
         "element_id": f"el-{name}",
         **spec,
     }
+
+
+def dev_stack(workdir: Path, env: dict[str, str], emulator: Emulator) -> Stack:
+    """Stack "dev" of the project in ``workdir``, initialised and pointed at ``emulator`` with
+    the test token (as a secret)."""
+    stack = Stack(workdir, env, emulator, "dev")
+    stack.pulumi("stack", "init", "dev")
+    stack.pulumi("config", "set", "datagol:baseUrl", emulator.url)
+    stack.pulumi("config", "set", "--secret", "datagol:token", TOKEN)
+    return stack
+
+
+def use_oauth(
+    stack: Stack, client_id: str, client_secret: str, refresh: str, **emulator_config: Any
+) -> None:
+    """Credentials by OAuth refresh token only: the emulator accepts these (and no static
+    token); the stack's config names its token URL and holds the three as secrets."""
+    stack.emulator.configure(
+        tokens=[],
+        oauth_client_id=client_id,
+        oauth_client_secret=client_secret,
+        oauth_refresh_token=refresh,
+        **emulator_config,
+    )
+    url = f"{stack.emulator.url}/oauth/token"
+    stack.pulumi("config", "set", "--plaintext", "datagol:oauthTokenUrl", url)
+    for key, value in (
+        ("oauthClientId", client_id),
+        ("oauthClientSecret", client_secret),
+        ("oauthRefreshToken", refresh),
+    ):
+        stack.pulumi("config", "set", "--secret", f"datagol:{key}", value)
+
+
+@pytest.fixture(scope="session")
+def sdks(tmp_path_factory: pytest.TempPathFactory, engine_bin: str) -> Path:
+    """Python, Node.js and Go SDKs, generated once per session from the schema the plugin
+    itself serves (test_plugin_sdks and test_exact_inputs use them)."""
+    from devtools.lang_hosts import lang_hosts, plugin_dir  # builds the hosts on first use
+
+    try:
+        codegen = lang_hosts() / "codegen"
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    out = tmp_path_factory.mktemp("sdk")
+    env = devtools.engine.offline_env(out / "engine", PASSPHRASE)
+    # gen-sdk asks each language's host for the SDK: our generators, found first on PATH.
+    env.pop("PULUMI_IGNORE_AMBIENT_PLUGINS")
+    env["PATH"] = os.pathsep.join([str(codegen), env["PATH"]])
+    plugin = plugin_dir() / "pulumi-resource-datagol"
+    for language in ("python", "nodejs", "go"):
+        result = devtools.engine.run_pulumi(
+            out,
+            env,
+            *("package", "gen-sdk", str(plugin), "--language", language, "--out", str(out)),
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr
+    # Package metadata (the SDK reads its own version from it), without installing it anywhere.
+    subprocess.run(
+        [sys.executable, "setup.py", "-q", "egg_info"], cwd=out / "python", check=True, timeout=300
+    )
+    return out

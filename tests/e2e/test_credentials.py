@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.e2e.conftest import run
+from tests.e2e.conftest import run, use_oauth
 
 CLIENT_ID, CLIENT_SECRET, REFRESH = (
     "e2e-client-ID-41",
@@ -15,20 +15,7 @@ CLIENT_ID, CLIENT_SECRET, REFRESH = (
 
 def test_oauth_secrets_are_used_and_never_stored(make_stack) -> None:
     stack = make_stack([run("a"), run("b", mode="new")], token=None)
-    stack.emulator.configure(
-        tokens=[],
-        oauth_client_id=CLIENT_ID,
-        oauth_client_secret=CLIENT_SECRET,
-        oauth_refresh_token=REFRESH,
-    )
-    url = f"{stack.emulator.url}/oauth/token"
-    stack.pulumi("config", "set", "--plaintext", "datagol:oauthTokenUrl", url)
-    for key, value in (
-        ("oauthClientId", CLIENT_ID),
-        ("oauthClientSecret", CLIENT_SECRET),
-        ("oauthRefreshToken", REFRESH),
-    ):
-        stack.pulumi("config", "set", "--secret", f"datagol:{key}", value)
+    use_oauth(stack, CLIENT_ID, CLIENT_SECRET, REFRESH)
     stack.up()
     requests = stack.emulator.requests()
     assert [r["path"].rsplit("/", 1)[-1] for r in requests] == ["token", "run", "run"]

@@ -16,9 +16,8 @@ import yaml
 
 import devtools.engine
 from devtools.lang_hosts import lang_hosts, with_plugins
-from tests.conftest import TOKEN, WORKSPACE_ID
-from tests.e2e.conftest import PASSPHRASE, ROOT, Stack, run
-from tests.e2e.test_plugin_sdks import sdks  # noqa: F401 - the fixture
+from tests.conftest import WORKSPACE_ID
+from tests.e2e.conftest import PASSPHRASE, ROOT, Stack, dev_stack, run
 
 PROGRAM = ROOT / "tests" / "e2e" / "programs" / "inexact.py"
 PREFIX = f"/noCo/api/v2/workspaces/{WORKSPACE_ID}/extraction/ext-1/COLUMN"
@@ -102,15 +101,11 @@ datagol.ExtractionRun(
 def _plugin_stack(workdir: Path, tmp_path: Path, emulator, project: dict, **env: str) -> Stack:
     (workdir / "Pulumi.yaml").write_text(yaml.safe_dump(project))
     environment = {**devtools.engine.offline_env(tmp_path / "engine", PASSPHRASE), **env}
-    stack = Stack(workdir, environment, emulator, "dev")
-    stack.pulumi("stack", "init", "dev")
-    stack.pulumi("config", "set", "datagol:baseUrl", emulator.url)
-    stack.pulumi("config", "set", "--secret", "datagol:token", TOKEN)
-    return stack
+    return dev_stack(workdir, environment, emulator)
 
 
 def test_the_plugin_sends_a_python_programs_nulls_as_written(
-    sdks: Path,  # noqa: F811
+    sdks: Path,
     tmp_path: Path,
     emulator,
 ) -> None:

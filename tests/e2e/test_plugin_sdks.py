@@ -8,56 +8,20 @@ Go: the SDK and examples/go build against github.com/pulumi/pulumi/sdk/v3.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 import devtools.engine
-from devtools.lang_hosts import lang_hosts, plugin_dir, ts_toolchain, with_plugins
-from tests.conftest import TOKEN, WORKSPACE_ID
-from tests.e2e.conftest import PASSPHRASE, ROOT, Stack
+from devtools.lang_hosts import ts_toolchain, with_plugins
+from tests.conftest import WORKSPACE_ID
+from tests.e2e.conftest import PASSPHRASE, ROOT, dev_stack
 
 PREFIX = f"/noCo/api/v2/workspaces/{WORKSPACE_ID}/extraction"
 CONTRACTS = f"{PREFIX}/contract-terms/FILE/file-7781/run"
-
-
-@pytest.fixture(scope="session")
-def sdks(tmp_path_factory: pytest.TempPathFactory, engine_bin: str) -> Path:
-    """Python, Node.js and Go SDKs, generated from the schema the plugin itself serves."""
-    try:
-        codegen = lang_hosts() / "codegen"
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
-    out = tmp_path_factory.mktemp("sdk")
-    env = devtools.engine.offline_env(out / "engine", PASSPHRASE)
-    # gen-sdk asks each language's host for the SDK: our generators, found first on PATH.
-    env.pop("PULUMI_IGNORE_AMBIENT_PLUGINS")
-    env["PATH"] = os.pathsep.join([str(codegen), env["PATH"]])
-    plugin = plugin_dir() / "pulumi-resource-datagol"
-    for language in ("python", "nodejs", "go"):
-        result = devtools.engine.run_pulumi(
-            out,
-            env,
-            "package",
-            "gen-sdk",
-            str(plugin),
-            "--language",
-            language,
-            "--out",
-            str(out),
-            timeout=300,
-        )
-        assert result.returncode == 0, result.stderr
-    # Package metadata (the SDK reads its own version from it), without installing it anywhere.
-    subprocess.run(
-        [sys.executable, "setup.py", "-q", "egg_info"], cwd=out / "python", check=True, timeout=300
-    )
-    return out
 
 
 def test_python_sdk_drives_the_plugin(sdks: Path, tmp_path: Path, emulator) -> None:
@@ -68,10 +32,7 @@ def test_python_sdk_drives_the_plugin(sdks: Path, tmp_path: Path, emulator) -> N
     (workdir / "Pulumi.yaml").write_text(yaml.safe_dump(with_plugins(project, yaml_host=False)))
     env = devtools.engine.offline_env(tmp_path / "engine", PASSPHRASE)
     env["PYTHONPATH"] = str(sdks / "python")
-    stack = Stack(workdir, env, emulator, "dev")
-    stack.pulumi("stack", "init", "dev")
-    stack.pulumi("config", "set", "datagol:baseUrl", emulator.url)
-    stack.pulumi("config", "set", "--secret", "datagol:token", TOKEN)
+    stack = dev_stack(workdir, env, emulator)
     stack.pulumi("config", "set", "workspaceId", WORKSPACE_ID)
     stack.pulumi("config", "set", "--secret", "filter", "status = 'open'")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from tests.e2e.conftest import run
+from tests.e2e.conftest import run, use_oauth
 
 CLIENT_ID, CLIENT_SECRET, REFRESH = (
     "e2e-shared-ID-61",
@@ -33,22 +33,9 @@ def test_a_rotating_refresh_token_serves_a_run_and_a_group_in_one_up(
     program = tmp_path / "both_kinds.py"
     program.write_text(BOTH_KINDS)
     stack = make_stack([run("unused")], program=program, token=None)
-    stack.emulator.configure(
-        tokens=[],
-        oauth_client_id=CLIENT_ID,
-        oauth_client_secret=CLIENT_SECRET,
-        oauth_refresh_token=REFRESH,
-        oauth_rotate_refresh_tokens=True,
-        job_seconds=0.2,
+    use_oauth(
+        stack, CLIENT_ID, CLIENT_SECRET, REFRESH, oauth_rotate_refresh_tokens=True, job_seconds=0.2
     )
-    url = f"{stack.emulator.url}/oauth/token"
-    stack.pulumi("config", "set", "--plaintext", "datagol:oauthTokenUrl", url)
-    for key, value in (
-        ("oauthClientId", CLIENT_ID),
-        ("oauthClientSecret", CLIENT_SECRET),
-        ("oauthRefreshToken", REFRESH),
-    ):
-        stack.pulumi("config", "set", "--secret", f"datagol:{key}", value)
     stack.up()
     exchanges = stack.emulator.requests(path_contains="/oauth/token")
     assert len(exchanges) == 1

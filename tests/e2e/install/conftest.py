@@ -14,11 +14,13 @@ import sys
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import devtools.engine
 from datagol_pulumi._version import __version__
+from devtools.lang_hosts import lang_hosts
 from tests.conftest import WORKSPACE_ID
 from tests.e2e.conftest import PASSPHRASE, ROOT, Stack
 
@@ -120,3 +122,33 @@ def archive_env(state_dir: Path, plugin_home: Path) -> dict[str, str]:
 def installed_plugins(stack: Stack) -> list[tuple[str, str, str]]:
     listed = json.loads(stack.pulumi("plugin", "ls", "--json").stdout)
     return [(p["kind"], p["name"], p["version"]) for p in listed]
+
+
+def hosts() -> Path:
+    """The language hosts' folder (built if missing); failing the test if they cannot be."""
+    try:
+        return lang_hosts()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+
+
+def contracts_project(name: str, **options: Any) -> dict[str, Any]:
+    """A Pulumi YAML project on the YAML host (named by path) with one run, "contracts", whose
+    trigger is CONTRACTS; ``options``: that resource's options."""
+    run: dict[str, Any] = {
+        "type": "datagol:index:ExtractionRun",
+        "properties": {
+            "workspaceId": WORKSPACE_ID,
+            "extractionId": "contract-terms",
+            "elementType": "FILE",
+            "elementId": "file-7781",
+        },
+    }
+    if options:
+        run["options"] = options
+    return {
+        "name": name,
+        "runtime": "yaml",
+        "plugins": {"languages": [{"name": "yaml", "path": str(hosts())}]},
+        "resources": {"contracts": run},
+    }

@@ -26,10 +26,10 @@ import devtools.engine
 from datagol_pulumi._version import __version__
 from datagol_pulumi.emulator import Emulator
 from datagol_pulumi.plugin.schema import PLUGIN_DOWNLOAD_URL
-from devtools.lang_hosts import lang_hosts, ts_toolchain
-from tests.conftest import TOKEN, WORKSPACE_ID
+from devtools.lang_hosts import ts_toolchain
+from tests.conftest import TOKEN
 from tests.e2e.conftest import ROOT, Stack
-from tests.e2e.install.conftest import CONTRACTS, archive_env
+from tests.e2e.install.conftest import CONTRACTS, archive_env, contracts_project, hosts
 
 LINK_MISSING = "linking package: method Link not implemented"
 
@@ -46,13 +46,6 @@ def package_add(workdir: Path, env: dict[str, str], source: str) -> str:
     return printed
 
 
-def hosts() -> Path:
-    try:
-        return lang_hosts()
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
-
-
 def test_a_yaml_project_pins_the_installed_plugin_by_package_add(
     plugin_home: Path, emulator: Emulator, tmp_path: Path
 ) -> None:
@@ -61,21 +54,7 @@ def test_a_yaml_project_pins_the_installed_plugin_by_package_add(
     installed 0.3.0 (without it, an unversioned one) and its runs go out as usual."""
     workdir = tmp_path / "project"
     workdir.mkdir()
-    run = {
-        "type": "datagol:index:ExtractionRun",
-        "properties": {
-            "workspaceId": WORKSPACE_ID,
-            "extractionId": "contract-terms",
-            "elementType": "FILE",
-            "elementId": "file-7781",
-        },
-    }
-    project = {
-        "name": "package-add-yaml",
-        "runtime": "yaml",
-        "plugins": {"languages": [{"name": "yaml", "path": str(hosts())}]},
-        "resources": {"contracts": run},
-    }
+    project = contracts_project("package-add-yaml")
     (workdir / "Pulumi.yaml").write_text(yaml.safe_dump(project))
     stack = Stack(workdir, archive_env(tmp_path / "engine", plugin_home), emulator, "dev")
     executable = plugin_home / "plugins" / f"resource-datagol-v{__version__}"

@@ -27,10 +27,9 @@ import devtools.engine
 from datagol_pulumi._version import __version__
 from datagol_pulumi.emulator import Emulator
 from datagol_pulumi.plugin.schema import NAMESPACE, PLUGIN_DOWNLOAD_URL
-from devtools.lang_hosts import lang_hosts
 from tests.conftest import TOKEN, WORKSPACE_ID
 from tests.contract.conftest import provider_process
-from tests.e2e.conftest import ROOT, Stack
+from tests.e2e.conftest import ROOT, Stack, dev_stack
 from tests.e2e.install.conftest import (
     ARCHIVE,
     CONTRACTS,
@@ -38,6 +37,8 @@ from tests.e2e.install.conftest import (
     Dist,
     archive_env,
     clean_env,
+    contracts_project,
+    hosts,
     installed_plugins,
 )
 
@@ -46,19 +47,12 @@ from tests.e2e.install.conftest import (
 def archive_stack(plugin_home: Path, emulator: Emulator, tmp_path: Path) -> Stack:
     """examples/yaml on the plugin installed from the archive; only the YAML host is named by
     path (it is not installed in this PULUMI_HOME), never our plugin."""
-    try:
-        yaml_host = lang_hosts()
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
     workdir = tmp_path / "project"
     shutil.copytree(ROOT / "examples" / "yaml", workdir)
     project = yaml.safe_load((workdir / "Pulumi.yaml").read_text())
-    project["plugins"] = {"languages": [{"name": "yaml", "path": str(yaml_host)}]}
+    project["plugins"] = {"languages": [{"name": "yaml", "path": str(hosts())}]}
     (workdir / "Pulumi.yaml").write_text(yaml.safe_dump(project))
-    stack = Stack(workdir, archive_env(tmp_path / "engine", plugin_home), emulator, "dev")
-    stack.pulumi("stack", "init", "dev")
-    stack.pulumi("config", "set", "datagol:baseUrl", emulator.url)
-    stack.pulumi("config", "set", "--secret", "datagol:token", TOKEN)
+    stack = dev_stack(workdir, archive_env(tmp_path / "engine", plugin_home), emulator)
     stack.pulumi("config", "set", "workspaceId", WORKSPACE_ID)
     return stack
 
@@ -120,10 +114,7 @@ def test_a_generated_sdk_asks_the_engine_for_the_installed_plugin_version(
     plugin = (
         plugin_home / "plugins" / f"resource-datagol-v{__version__}" / "pulumi-resource-datagol"
     )
-    try:
-        codegen = lang_hosts() / "codegen"
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
+    codegen = hosts() / "codegen"
     sdk = tmp_path / "sdk"
     gen_env = archive_env(tmp_path / "gen", plugin_home)
     # gen-sdk asks each language's host for the SDK: the generators, found first on PATH.
@@ -159,10 +150,7 @@ def test_a_generated_sdk_asks_the_engine_for_the_installed_plugin_version(
     }
     (workdir / "Pulumi.yaml").write_text(yaml.safe_dump(project))
     env = {**archive_env(tmp_path / "engine", plugin_home), "PYTHONPATH": str(sdk / "python")}
-    stack = Stack(workdir, env, emulator, "dev")
-    stack.pulumi("stack", "init", "dev")
-    stack.pulumi("config", "set", "datagol:baseUrl", emulator.url)
-    stack.pulumi("config", "set", "--secret", "datagol:token", TOKEN)
+    stack = dev_stack(workdir, env, emulator)
     stack.pulumi("config", "set", "workspaceId", WORKSPACE_ID)
     stack.pulumi("config", "set", "--secret", "filter", "status = 'open'")
 
@@ -220,36 +208,15 @@ def test_a_program_naming_the_release_gets_the_plugin_from_it(
     on this machine): with nothing installed, the engine downloads the archive from there,
     installs it and runs it."""
     pattern, asked = release_server
-    try:
-        yaml_host = lang_hosts()
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
     workdir = tmp_path / "project"
     workdir.mkdir()
-    run = {
-        "type": "datagol:index:ExtractionRun",
-        "properties": {
-            "workspaceId": WORKSPACE_ID,
-            "extractionId": "contract-terms",
-            "elementType": "FILE",
-            "elementId": "file-7781",
-        },
-        # $${...}: a literal ${...} in Pulumi YAML, for the engine to fill in.
-        "options": {"version": __version__, "pluginDownloadURL": pattern.replace("${", "$${")},
-    }
-    project = {
-        "name": "from-release",
-        "runtime": "yaml",
-        "plugins": {"languages": [{"name": "yaml", "path": str(yaml_host)}]},
-        "resources": {"contracts": run},
-    }
+    # $${...}: a literal ${...} in Pulumi YAML, for the engine to fill in.
+    download_url = pattern.replace("${", "$${")
+    project = contracts_project("from-release", version=__version__, pluginDownloadURL=download_url)
     (workdir / "Pulumi.yaml").write_text(yaml.safe_dump(project))
     env = clean_env(tmp_path / "engine")
     del env["PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"]  # what lets the engine download
-    stack = Stack(workdir, env, emulator, "dev")
-    stack.pulumi("stack", "init", "dev")
-    stack.pulumi("config", "set", "datagol:baseUrl", emulator.url)
-    stack.pulumi("config", "set", "--secret", "datagol:token", TOKEN)
+    stack = dev_stack(workdir, env, emulator)
     assert installed_plugins(stack) == []
 
     stack.up()

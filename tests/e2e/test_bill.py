@@ -48,22 +48,29 @@ def posted_runs(stack: Stack) -> set[str]:
     return {p["segments"][-2] for p in stack.posts()}
 
 
+def refused_over_limit(stack: Stack, limit: int, runs: int) -> str:
+    """Set datagol:maxTriggersPerUpdate to ``limit``: the preview of ``runs`` runs must refuse,
+    before any request, saying so and how to raise it. Returns what it printed."""
+    stack.pulumi("config", "set", "datagol:maxTriggersPerUpdate", str(limit))
+    refused = stack.preview(check=False)
+    text = refused.stdout + refused.stderr
+    assert refused.returncode != 0
+    assert stack.emulator.requests() == []
+    assert f"would trigger at least {runs} DataGOL runs" in text, text
+    assert f"over the limit of {limit} per update (datagol:maxTriggersPerUpdate)" in text
+    assert "DATAGOL_MAX_TRIGGERS_PER_UPDATE=<runs> pulumi up" in text
+    return text
+
+
 def test_over_the_limit_fails_at_preview_across_tenants_and_the_variable_raises_it(
     make_stack,
 ) -> None:
     # Six runs over two tenants (two provider processes, three runs each): only a count
     # shared by both processes reaches six.
     stack = make(make_stack, single={f"r{i}": {} for i in range(6)}, tenants=True)
-    stack.pulumi("config", "set", "datagol:maxTriggersPerUpdate", "5")
 
-    refused = stack.preview(check=False)
-    text = refused.stdout + refused.stderr
-    assert refused.returncode != 0
-    assert stack.emulator.requests() == []
-    assert "would trigger at least 6 DataGOL runs" in text, text
-    assert "over the limit of 5 per update (datagol:maxTriggersPerUpdate)" in text
+    text = refused_over_limit(stack, limit=5, runs=6)
     assert re.search(r"Runs counted: (r\d, ){5}r\d", text), text
-    assert "DATAGOL_MAX_TRIGGERS_PER_UPDATE=<runs> pulumi up" in text
     assert "pulumi up --target <urn>" in text and "split the change" in text
 
     # A way out: part of the stack.
@@ -163,14 +170,7 @@ def test_a_yaml_program_on_the_plugin_is_counted_and_refused_alike(
     yaml_stack: Stack,  # noqa: F811 - the fixture imported above
 ) -> None:
     stack = yaml_stack  # examples/yaml: two runs and a group of two
-    stack.pulumi("config", "set", "datagol:maxTriggersPerUpdate", "3")
-    refused = stack.preview(check=False)
-    text = refused.stdout + refused.stderr
-    assert refused.returncode != 0
-    assert stack.emulator.requests() == []
-    assert "would trigger at least 4 DataGOL runs" in text, text
-    assert "over the limit of 3 per update (datagol:maxTriggersPerUpdate)" in text
-    assert "DATAGOL_MAX_TRIGGERS_PER_UPDATE=<runs> pulumi up" in text
+    refused_over_limit(stack, limit=3, runs=4)
 
     raised = with_env(stack, DATAGOL_MAX_TRIGGERS_PER_UPDATE="4")
     preview = raised.preview()

@@ -129,6 +129,19 @@ def gets_only_for(emulator: Any, request_id: str) -> None:
     assert all(g["path"].endswith(request_id) for g in gets), [g["path"] for g in gets]
 
 
+def trigger_again(stack: Any, name: str) -> str:
+    """Re-run ``name`` by a triggers change: one POST, for it, and its completion's status
+    reads of that request only. Returns the new request id."""
+    with_triggers(stack, name, {"rerun": 1})
+    stack.up()
+    [post] = stack.posts()
+    assert f"/el-{name}" in post["path"]
+    new_id = post["request_id"]
+    gets_only_for(stack.emulator, new_id)
+    assert len(stack.emulator.requests()) == 1 + len(stack.emulator.requests(method="GET"))
+    return new_id
+
+
 def test_upgrade_from_0_2_0_adds_completions_without_a_request(make_stack, tmp_path: Path) -> None:
     stack = import_0_2_0(make_stack, tmp_path, "v020", "state-v0.2.0.json")
     emulator = stack.emulator
@@ -159,14 +172,8 @@ def test_upgrade_from_0_2_0_adds_completions_without_a_request(make_stack, tmp_p
 
     # Still a working stack: a re-run of the waited run is one POST, and its completion
     # waits for the new request id only.
-    with_triggers(stack, "b", {"rerun": 1})
-    stack.up()
-    [post] = stack.posts()
-    assert "/el-b" in post["path"]
-    new_id = post["request_id"]
+    new_id = trigger_again(stack, "b")
     assert new_id != before[waited]["outputs"]["request_id"]
-    gets_only_for(emulator, new_id)
-    assert len(emulator.requests()) == 1 + len(emulator.requests(method="GET"))
     [rerun] = stack.completed()["b"].values()
     assert rerun["status"] == "COMPLETED" and rerun["awaited"] is True
     assert rerun["request_ids"] == [new_id]
@@ -207,13 +214,7 @@ def test_upgrade_from_0_2_0_group_adds_one_completion_without_a_request(
 
     settled(stack, after)
 
-    with_triggers(stack, "d", {"rerun": 1})
-    stack.up()
-    [post] = stack.posts()
-    assert "/el-d" in post["path"]
-    new_id = post["request_id"]
-    gets_only_for(emulator, new_id)
-    assert len(emulator.requests()) == 1 + len(emulator.requests(method="GET"))
+    new_id = trigger_again(stack, "d")
     runs = stack.completed()["runs"]
     assert runs["d"]["status"] == "COMPLETED" and runs["d"]["awaited"] is True
     assert runs["d"]["request_ids"] == [new_id]

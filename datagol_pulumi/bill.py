@@ -24,6 +24,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from . import engine_link, engine_log
+from .client.masking import MASK
 from .config import NAMESPACE
 from .errors import ConfigurationError
 from .ledger import Ledger
@@ -73,7 +74,7 @@ def _target(inputs: Mapping[str, Any], secret: Collection[str]) -> str:
     def shown(prop: str) -> str:
         value = inputs.get(prop)
         if is_secret(prop, secret):
-            return "[secret]"
+            return MASK
         return "(known at update)" if value is None or is_unknown(value) else str(value)
 
     return f"workspace {shown('workspace_id')}, extraction {shown('extraction_id')}"

@@ -198,12 +198,9 @@ def yaml_example_stack(tmp_path: Path, example: Path, emulator: Emulator) -> Sta
     shutil.copytree(example, workdir)
     project = yaml.safe_load((workdir / "Pulumi.yaml").read_text())
     (workdir / "Pulumi.yaml").write_text(yaml.safe_dump(with_plugins(project, yaml_host=True)))
-    env = devtools.engine.offline_env(tmp_path / "engine", PASSPHRASE)
-    stack = Stack(workdir, env, emulator, "dev")
-    stack.pulumi("stack", "init", "dev")
-    stack.pulumi("config", "set", "datagol:baseUrl", emulator.url)
-    stack.pulumi("config", "set", "--secret", "datagol:token", TOKEN)
-    return stack
+    return dev_stack(
+        workdir, devtools.engine.offline_env(tmp_path / "engine", PASSPHRASE), emulator
+    )
 
 
 def run(name: str, **spec: Any) -> dict[str, Any]:

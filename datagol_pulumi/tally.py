@@ -41,16 +41,13 @@ STALE_SECONDS = 7 * 24 * 3600
 
 @dataclass
 class Totals:
-    """What an update triggers so far: runs, batches (POSTs), selected rows, per target."""
+    """What an update triggers so far: runs, batches (POSTs), selected rows, per target; the
+    update's totals are the targets' sums, so that the two can never disagree."""
 
-    runs: int = 0
-    batches: int = 0
-    rows: int = 0
-    #: Runs whose batches and rows are secret: counted in ``runs`` only.
-    hidden: int = 0
     #: The first runs counted, by name, for messages.
     names: list[str] = field(default_factory=list)
-    #: "workspace W, extraction E" -> [runs, batches, rows, hidden].
+    #: "workspace W, extraction E" -> [runs, batches, rows, hidden]: hidden are the runs whose
+    #: batches and rows are secret, counted in runs only.
     targets: dict[str, list[int]] = field(default_factory=dict)
     #: The resources already counted, by :func:`urn_key`: each is counted once per update.
     urns: list[str] = field(default_factory=list)
@@ -63,12 +60,28 @@ class Totals:
             total = self.targets.setdefault(target, [0, 0, 0, 0])
             for index, value in enumerate((runs, batches, rows, hidden)):
                 total[index] += value
-            self.runs += runs
-            self.batches += batches
-            self.rows += rows
-            self.hidden += hidden
+
+    def _sum(self, index: int) -> int:
+        return sum(counts[index] for counts in self.targets.values())
+
+    @property
+    def runs(self) -> int:
+        return self._sum(0)
+
+    @property
+    def batches(self) -> int:
+        return self._sum(1)
+
+    @property
+    def rows(self) -> int:
+        return self._sum(2)
+
+    @property
+    def hidden(self) -> int:
+        return self._sum(3)
 
     def to_json(self) -> dict[str, Any]:
+        # The totals are written too: the policy pack reads them (policy-pack/datagol_bill.py).
         return {
             "runs": self.runs,
             "batches": self.batches,
@@ -82,10 +95,6 @@ class Totals:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Totals:
         return cls(
-            runs=int(data.get("runs") or 0),
-            batches=int(data.get("batches") or 0),
-            rows=int(data.get("rows") or 0),
-            hidden=int(data.get("hidden") or 0),
             names=[str(n) for n in data.get("names") or []],
             targets={str(k): [int(x) for x in v] for k, v in (data.get("targets") or {}).items()},
             urns=[str(u) for u in data.get("urns") or []],

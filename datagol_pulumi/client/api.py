@@ -17,7 +17,7 @@ from ..errors import DataGolError
 from ..payload import TriggerRequest, status_path
 from .credentials import Credentials
 from .failures import MESSAGE_KEYS, api_error, find_text, reply_json, scopes
-from .masking import mask, mask_error, masking_request, remember
+from .masking import MASK, mask, mask_error, masking_request, remember
 from .transport import Reply, Transport
 
 USER_AGENT = f"datagol-pulumi/{__version__} python-requests/{requests.__version__}"
@@ -188,5 +188,5 @@ class DataGolClient:
 
     def _scrub(self, text: str) -> str:
         for secret in self._credentials.secrets():
-            text = text.replace(secret, "[secret]")
+            text = text.replace(secret, MASK)
         return mask(text)

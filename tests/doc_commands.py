@@ -77,6 +77,9 @@ BILL_POLICY = (
 SETTINGS = (
     "tests/e2e/test_provider_settings.py::test_rotation_config_file_rename_and_no_secret_in_clear"
 )
+SECRETS = (
+    "tests/e2e/test_secrets.py::test_stack_yaml_secret_set_by_path_stays_secret_with_its_digests"
+)
 EMULATOR_BLOCK = "tests/e2e/test_doc_commands.py::test_the_emulator_as_development_md_starts_it"
 SUITE = "runs the test suite itself (every test here); a test cannot run the suite it is part of"
 HOST_RUNS = "says what the language host runs for a plugin or policy pack, not a command to type"
@@ -119,8 +122,8 @@ COMMANDS: dict[str, Entry] = {
     "pulumi up --skip-preview": tested("tests/e2e/test_bill.py::test_an_update_without_preview_sends_at_most_the_limit_and_the_next_one_the_rest"),
     "pulumi preview --diff": tested(YAML),
     "pulumi import": tested(OPTIONS, "tests/contract/test_plugin.py::test_import_is_refused_with_the_reason_and_sends_nothing"),
-    "pulumi stack export": tested("tests/e2e/test_lifecycle.py::test_secret_token_reaches_the_service_and_nothing_else"),
-    "pulumi stack export --show-secrets": tested(LIFECYCLE),  # Stack.state()
+    "pulumi stack export": tested(SECRETS, "tests/e2e/test_lifecycle.py::test_secret_token_reaches_the_service_and_nothing_else"),
+    "pulumi stack export --show-secrets": tested(SECRETS),  # Stack.resources()
     "pulumi config get": untested("named for the rights --show-secrets needs, not a step to take"),
     "pulumi config set --secret datagol:token <token>": tested("tests/e2e/test_lifecycle.py::test_secret_token_reaches_the_service_and_nothing_else"),
     'pulumi config set --secret datagol:token "$(cat file)"': tested("tests/e2e/test_doc_commands.py::test_a_token_set_from_a_file_as_the_error_says_is_accepted"),

@@ -1,5 +1,5 @@
 """What the docs claim of the code holds: every resource of the plugin's schema is listed where
-README.md and docs/ list them, and every message docs/reliability.md quotes is one the code can
+README.md and docs/ list them, and every message README.md and docs/ quote is one the code can
 still say (a quote left behind by a reworded message misleads whoever greps for it)."""
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ NUMBERS = ("No", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight",
 #: " / " between alternatives, and example values the code fills in (an exception's class,
 #: the reason a proxy gave).
 ELIDED = re.compile(r"\.\.\.|…|<[^>]*>|\x01|\bN\b|\d+| / |\bKeyError\b|\bForbidden\b")
-#: Quoted in reliability.md, said by the Pulumi CLI rather than by this package.
-SAID_BY_PULUMI = {"^C received; cancelling", "update canceled"}
+#: Quoted in the docs, said by the Pulumi CLI rather than by this package.
+SAID_BY_PULUMI = {"^C received; cancelling", "update canceled", "6 unchanged"}
 
 
 def resource_names() -> list[str]:
@@ -48,11 +48,16 @@ def test_every_resource_of_the_schema_is_listed_in_readme_and_the_overview() -> 
 
 @cache
 def code_strings() -> str:
-    """Every string the package's code holds, as pieces separated by NUL: a literal (implicit
-    concatenation already joined), or the text of an f-string between two values."""
+    """Every string the package's code holds but its docstrings, as pieces separated by NUL: a
+    literal (implicit concatenation already joined), or the text of an f-string between two
+    values."""
     pieces: list[str] = []
     for path in sorted((ROOT / "datagol_pulumi").rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        tree = ast.parse(path.read_text(), str(path))
+        docstrings = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Expr)}
+        for node in ast.walk(tree):
+            if id(node) in docstrings:
+                continue
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 pieces.append(node.value)
             elif isinstance(node, ast.JoinedStr):
@@ -79,26 +84,28 @@ def said(fragment: str) -> bool:
     return from_(0)
 
 
-def quoted_messages() -> list[str]:
-    """The "double-quoted" messages of reliability.md's prose and tables (not those inside code
-    spans), and the messages of its Troubleshooting table (code spans in the first column)."""
-    page = re.sub(r"```.*?```", "", RELIABILITY.read_text(), flags=re.S)
+def quoted_messages() -> list[tuple[str, str]]:
+    """(page, message): the "double-quoted" text of the pages' prose and tables (not inside
+    code spans; a quote may run over a line break), and the messages of reliability.md's
+    Troubleshooting table (the code spans of its first column)."""
     found = []
-    for line in page.splitlines():
-        found += re.findall(r'"([^"]+)"', re.sub(r"`[^`]*`", "\x01", line))
-    _, troubleshooting = page.split("## Troubleshooting", 1)
+    for page in (README, *sorted((ROOT / "docs").glob("*.md"))):
+        prose = " ".join(re.sub(r"```.*?```", "", page.read_text(), flags=re.S).split())
+        quotes = re.findall(r'"([^"]+)"', re.sub(r"`[^`]*`", "\x01", prose))
+        found += [(page.name, quote) for quote in quotes]
+    _, troubleshooting = RELIABILITY.read_text().split("## Troubleshooting", 1)
     for line in troubleshooting.splitlines():
         if line.startswith("| `"):
-            found += re.findall(r"`([^`]+)`", line.split("|")[1])
+            found += [(RELIABILITY.name, m) for m in re.findall(r"`([^`]+)`", line.split("|")[1])]
     return found
 
 
-def test_every_message_quoted_in_reliability_is_one_the_code_says() -> None:
+def test_every_message_the_docs_quote_is_one_the_code_says() -> None:
     quotes = quoted_messages()
-    assert len(quotes) > 30  # the fault table and the troubleshooting table were read
+    assert sum(page == RELIABILITY.name for page, _ in quotes) > 30  # both tables were read
     unsaid = [
-        (quote, fragment.strip())
-        for quote in quotes
+        (page, quote, fragment.strip())
+        for page, quote in quotes
         if quote not in SAID_BY_PULUMI
         for fragment in ELIDED.split(quote)
         if len(fragment.strip()) >= 4 and not said(fragment.strip())

@@ -148,6 +148,7 @@ COMMANDS: dict[str, Entry] = {
     # docs/development.md: the emulator and the offline engine
     ".venv/bin/datagol-emulator --port 18787 --token dev-token --job-seconds 2": tested(EMULATOR_BLOCK),
     "pulumi config set datagol:baseUrl http://127.0.0.1:18787": tested(EMULATOR_BLOCK),
+    "pulumi config set --secret datagol:token dev-token": tested(EMULATOR_BLOCK),
     "curl -s http://127.0.0.1:18787/_emulator/requests": tested(EMULATOR_BLOCK),
     "scripts/ensure-pulumi": tested(LIFECYCLE),  # the engine_bin fixture
     'PATH="$(scripts/ensure-pulumi | tail -n1):$PWD/.venv/bin:$PATH"': tested(DEMO),  # scripts/demo

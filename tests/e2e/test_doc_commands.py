@@ -97,6 +97,7 @@ def test_the_emulator_as_development_md_starts_it(tmp_path: Path, engine_bin: st
     page = DOCS / "development.md"
     (start,) = written(page, ".venv/bin/datagol-emulator ")
     (point,) = written(page, "pulumi config set datagol:baseUrl ")
+    (token,) = written(page, "pulumi config set --secret datagol:token dev-token")
     (listing,) = written(page, "curl ")
     port = str(free_port())  # 18787 may be taken on a shared machine: the only change made
     start, point, listing = (line.replace("18787", port) for line in (start, point, listing))
@@ -125,9 +126,9 @@ def test_the_emulator_as_development_md_starts_it(tmp_path: Path, engine_bin: st
 
         stack = Stack(repo, env, None, "dev")  # type: ignore[arg-type]
         stack.pulumi("stack", "init", "dev")
-        pointed = bash(point, repo, env)
-        assert pointed.returncode == 0, pointed.stderr
-        stack.pulumi("config", "set", "--secret", "datagol:token", "dev-token")
+        for line in (point, token):
+            typed = bash(line, repo, env)
+            assert typed.returncode == 0, typed.stderr
         stack.set_runs([run("a")], defaults={"workspace_id": WORKSPACE_ID})
         stack.up()
 

@@ -28,7 +28,6 @@ COMMAND_WORDS = (
     "scripts/",
     ".venv/",
     ".ci/",
-    ". scripts/",
 )
 SHELL_FENCES = {"sh", "bash", "shell", "console"}
 
@@ -167,7 +166,8 @@ def pages() -> list[Path]:
 
 def _is_command(span: str) -> bool:
     """Whether a code span is a command to type: it starts (after VAR=value assignments) with
-    one of COMMAND_WORDS and has arguments, or is a script's path (``.ci/run``)."""
+    one of COMMAND_WORDS (or ``.``, to source a file) and has arguments, or is a script's path
+    (``.ci/run``)."""
     words = span.split()
     rest = [w for w in words if not re.fullmatch(r"[A-Z_][A-Z0-9_]*=\S*", w)] or [""]
     first = rest[0]

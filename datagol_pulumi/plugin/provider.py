@@ -27,6 +27,8 @@ from pulumi.provider.experimental.provider import (
     DiffResponse,
     GetSchemaRequest,
     GetSchemaResponse,
+    InvokeRequest,
+    InvokeResponse,
     PropertyDiff,
     PropertyDiffKind,
     Provider,
@@ -45,8 +47,17 @@ from ..properties import CONFIG
 from ..runs import failure_of_operation
 from ..secrecy import SECRET_INPUTS_KEY
 from ..wire import plain
-from . import completion, translate
-from .schema import COMPLETION_TOKEN, GROUP_TOKEN, RUN_TOKEN, schema_json
+from . import completion, extraction, translate
+from .schema import (
+    COMPLETION_TOKEN,
+    EXTRACTION_TOKEN,
+    GET_EXTRACTIONS_TOKEN,
+    GROUP_TOKEN,
+    RUN_TOKEN,
+    schema_json,
+)
+
+_TOKENS = (RUN_TOKEN, GROUP_TOKEN, COMPLETION_TOKEN, EXTRACTION_TOKEN)
 
 
 class RunFailed(Exception):
@@ -122,8 +133,8 @@ class DataGolProvider(Provider):
     def _kind(self, urn: str) -> str:
         kind = urn.split("::")[2] if urn.count("::") >= 3 else ""
         token = kind.rsplit("$", 1)[-1]
-        if token not in (RUN_TOKEN, GROUP_TOKEN, COMPLETION_TOKEN):
-            served = ", ".join((RUN_TOKEN, GROUP_TOKEN, COMPLETION_TOKEN))
+        if token not in _TOKENS:
+            served = ", ".join(_TOKENS)
             raise ValueError(f"unknown resource type {kind!r}; served: {served}")
         if not self._scoped and _stack(urn):
             # The stack is known from the first URN, not at configure: configure again with it.
@@ -134,6 +145,10 @@ class DataGolProvider(Provider):
 
     def _is_group(self, urn: str) -> bool:
         return self._kind(urn) == GROUP_TOKEN
+
+    def _is_extraction(self, urn: str) -> bool:
+        # A configuration, served by plugin.extraction: never billed, sends no trigger.
+        return self._kind(urn) == EXTRACTION_TOKEN
 
     def _is_completion(self, urn: str) -> bool:
         # Served by plugin.completion: it only reads Poll Status, so it is never billed.
@@ -167,7 +182,14 @@ class DataGolProvider(Provider):
             secret = secret - {completion.COMPLETION_TARGET.camel}
         return translate.run_out(values, secret)
 
+    async def invoke(self, request: InvokeRequest) -> InvokeResponse:
+        if request.tok != GET_EXTRACTIONS_TOKEN:
+            raise ValueError(f"unknown function {request.tok!r}; served: {GET_EXTRACTIONS_TOKEN}")
+        return await extraction.get_extractions(self._context, request)
+
     async def check(self, request: CheckRequest) -> CheckResponse:
+        if self._is_extraction(request.urn):
+            return await extraction.check(request)
         if self._is_completion(request.urn):
             return await completion.check(request)
         check = (
@@ -192,6 +214,8 @@ class DataGolProvider(Provider):
         return CheckResponse(inputs=outs, failures=failures)
 
     async def diff(self, request: DiffRequest) -> DiffResponse:
+        if self._is_extraction(request.urn):
+            return await extraction.diff(request)
         if self._is_completion(request.urn):
             return await completion.diff(request)
         group = self._is_group(request.urn)
@@ -220,6 +244,8 @@ class DataGolProvider(Provider):
         )
 
     async def create(self, request: CreateRequest) -> CreateResponse:
+        if self._is_extraction(request.urn):
+            return await extraction.create(self._context, request)
         if self._is_completion(request.urn):
             return await completion.create(self._context, request)
         group = self._is_group(request.urn)
@@ -234,6 +260,8 @@ class DataGolProvider(Provider):
         return CreateResponse(resource_id=resource_id, properties=outs)
 
     async def update(self, request: UpdateRequest) -> UpdateResponse:
+        if self._is_extraction(request.urn):
+            return await extraction.update(self._context, request)
         if self._is_completion(request.urn):
             return await completion.update(self._context, request)
         group = self._is_group(request.urn)
@@ -249,6 +277,8 @@ class DataGolProvider(Provider):
         return UpdateResponse(properties=outs)
 
     async def read(self, request: ReadRequest) -> ReadResponse:
+        if self._is_extraction(request.urn):
+            return await extraction.read(self._context, request)
         if self._is_completion(request.urn):
             return await completion.read(request)
         group = self._is_group(request.urn)
@@ -273,5 +303,8 @@ class DataGolProvider(Provider):
         )
 
     async def delete(self, request: DeleteRequest) -> None:
+        if self._is_extraction(request.urn):
+            # Unlike a run, a configuration is undone: DataGOL deletes it.
+            return await extraction.delete(self._context, request)
         # A finished extraction cannot be undone; the run only leaves the stack.
         return None

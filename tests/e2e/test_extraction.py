@@ -131,3 +131,46 @@ def test_a_create_killed_after_its_post_is_adopted_not_duplicated(make_stack) ->
     emulator.clear_requests()
     stack.up()
     assert writes(stack) == []
+
+
+ADOPT_PROGRAM = Path(__file__).parent / "programs" / "extraction_adopt.py"
+MADE_IN_THE_UI = {
+    "title": "From the UI",
+    "extractionMode": "STANDARD",
+    "elementType": "FILE",
+    "elementId": "file-7",
+    "outputConfiguration": {"tableId": "t1"},
+    "primaryKeyColumnId": ["k"],
+}
+
+
+def test_python_adopts_a_configuration_from_the_ui_by_declaring_what_it_holds(make_stack) -> None:
+    """The `import_` option fails for dynamic resources (pulumi/pulumi#16175): this test says
+    so while it does, and shows the documented way instead."""
+    stack = make_stack([], program=ADOPT_PROGRAM)
+    emulator = stack.emulator
+    made = emulator.extractions.create(WORKSPACE_ID, MADE_IN_THE_UI)
+    ident = f"{WORKSPACE_ID}/FILE/file-7/{made['id']}"
+
+    stack.pulumi("config", "set", "import_id", ident)
+    refused = stack.up(check=False)
+    assert refused.returncode != 0 and "KeyError: '__provider'" in refused.stdout
+    stack.pulumi("config", "rm", "import_id")
+
+    # Declared with another value: refused, naming it and the ways to adopt; nothing sent.
+    stack.pulumi("config", "set", "llm_model", "gpt-5")
+    emulator.clear_requests()
+    refused = stack.up(check=False)
+    assert refused.returncode != 0
+    assert "llm_model" in refused.stdout and "nothing was created" in refused.stdout
+    assert writes(stack) == []
+
+    # Declared as DataGOL holds it: adopted without a write, then managed like any other.
+    stack.pulumi("config", "set", "llm_model", made["llmModel"])
+    stack.up()
+    assert writes(stack) == []
+    outputs = stack.outputs()
+    assert outputs["extraction_id"] == str(made["id"])
+    assert outputs["looked_up"] == [str(made["id"])]  # get_extractions by title
+    assert set(stack.plan()["changeSummary"]) == {"same"}
+    assert len(emulator.extraction_configs()) == 1

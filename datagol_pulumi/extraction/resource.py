@@ -103,6 +103,12 @@ class Extraction(pulumi.dynamic.Resource, module="datagol", name="Extraction"):
                 props,
                 pulumi.ResourceOptions.merge(opts, ours),
             )
+        # From the Pulumi id, which the engine keeps known in the preview of an update (it shows
+        # a dynamic resource's other outputs as unknown there): runs of this configuration are
+        # then not shown replaced, or billed, when only the configuration changes.
+        self.extraction_id = self.id.apply(
+            lambda ident: ident.rsplit("/", 1)[-1] if ident else ident
+        )
 
 
 def get_extractions(

@@ -69,6 +69,8 @@ async def diff(request: DiffRequest) -> DiffResponse:
 
 
 async def create(context: Context, request: CreateRequest) -> CreateResponse:
+    if request.preview:  # nothing is sent: what DataGOL keeps (left out) is unknown until `up`
+        return CreateResponse(resource_id="", properties=request.properties)
     values = translate.run_in(request.properties)
     name = request.urn.rsplit("::", 1)[-1]
     resource_id, outs = await asyncio.to_thread(lifecycle.create, context.client(), values, name)
@@ -77,6 +79,11 @@ async def create(context: Context, request: CreateRequest) -> CreateResponse:
 
 
 async def update(context: Context, request: UpdateRequest) -> UpdateResponse:
+    if request.preview:
+        # The same configuration, so the same extractionId (the runs of it are not replaced);
+        # DataGOL's modification date moves (left out: unknown until `up`).
+        kept = {k: v for k, v in request.olds.items() if k not in ("modiDate", "modifiedBy")}
+        return UpdateResponse(properties={**kept, **request.news})
     olds, news = translate.run_in(request.olds), translate.run_in(request.news)
     outs = await asyncio.to_thread(
         lifecycle.update, context.client(), request.resource_id, olds, news

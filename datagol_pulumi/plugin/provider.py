@@ -120,8 +120,10 @@ class DataGolProvider(Provider):
                 config[f"{NAMESPACE}:{key}"] = raw
         self._config = config
         self._configure()
-        # Secrets arrive as secrets: outputs that echo them are sent back as secrets.
-        return ConfigureResponse(accept_secrets=True, supports_preview=False)
+        # Secrets arrive as secrets: outputs that echo them are sent back as secrets. Previews
+        # of create and update come here too (see _previewed): an Extraction's update keeps
+        # its extractionId known in a preview, so that the runs of it are not shown replaced.
+        return ConfigureResponse(accept_secrets=True, supports_preview=True)
 
     def _configure(self) -> None:
         # Settings are read as the dynamic face reads them: config.Settings.load, then env.
@@ -244,6 +246,9 @@ class DataGolProvider(Provider):
         )
 
     async def create(self, request: CreateRequest) -> CreateResponse:
+        if request.preview and not self._is_extraction(request.urn):
+            # What the engine shows for a provider without previews: the inputs; nothing sent.
+            return CreateResponse(resource_id="", properties=request.properties)
         if self._is_extraction(request.urn):
             return await extraction.create(self._context, request)
         if self._is_completion(request.urn):
@@ -260,6 +265,8 @@ class DataGolProvider(Provider):
         return CreateResponse(resource_id=resource_id, properties=outs)
 
     async def update(self, request: UpdateRequest) -> UpdateResponse:
+        if request.preview and not self._is_extraction(request.urn):
+            return UpdateResponse(properties=request.news)
         if self._is_extraction(request.urn):
             return await extraction.update(self._context, request)
         if self._is_completion(request.urn):

@@ -67,6 +67,11 @@ def test_extraction_lifecycle_through_the_cli(make_stack) -> None:
     # A title change is one PUT and no trigger.
     stack.set_runs([], extraction={"title": "Invoices 2026"})
     emulator.clear_requests()
+    # The preview says so: the configuration is updated, the runs of it stay (same id).
+    steps = {urn.rsplit("::", 1)[-1]: step["op"] for urn, step in stack.plan()["steps"].items()}
+    assert steps["invoices"] == "update", steps
+    assert steps.get("invoices-run", "same") == "same", steps
+    assert steps.get("invoices-runs", "same") == "same", steps
     stack.up()
     assert writes(stack) == [("PUT", f"{COLLECTION}/{ident}")]
     assert emulator.requests(method="PUT")[0]["body"] == {

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from tests.conftest import WORKSPACE_ID
+from tests.e2e.test_bill import billed
 from tests.e2e.test_seeding import wait_until
 
 PROGRAM = Path(__file__).parent / "programs" / "extraction.py"
@@ -47,6 +48,8 @@ def test_extraction_lifecycle_through_the_cli(make_stack) -> None:
     # The first preview: the id is unknown, yet the runs of it are checked and billed.
     first = stack.plan()
     assert first["changeSummary"].get("create", 0) >= 4
+    shown = stack.preview().stdout
+    assert billed(shown) == (2, 2, 0), shown  # the run and the group's run
     assert emulator.requests() == []
     stack.up()
     (held,) = emulator.extraction_configs()
@@ -94,6 +97,9 @@ def test_extraction_lifecycle_through_the_cli(make_stack) -> None:
     emulator.delete_extraction(int(ident))
     stack.pulumi("refresh", "--yes")
     assert stack.resources(EXTRACTION_TYPE) == []
+    # A new configuration: its runs are replaced (a new id), and the bill says they run again.
+    again_preview = stack.preview()
+    assert billed(again_preview.stdout) == (2, 2, 0), again_preview.stdout
     emulator.clear_requests()
     stack.up()
     (again,) = emulator.extraction_configs()

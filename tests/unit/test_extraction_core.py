@@ -115,3 +115,12 @@ def test_the_id_names_workspace_element_and_configuration() -> None:
         with pytest.raises(ConfigurationError, match=words) as refused:
             parse_id(bad)
         assert "<workspaceId>/<elementType>/<elementId>/<extractionId>" in str(refused.value)
+
+
+def test_a_run_takes_datagols_integer_ids() -> None:
+    from datagol_pulumi.validation import check_run
+
+    run = {"workspace_id": WORKSPACE_ID, "element_type": "FILE", "element_id": "file-42"}
+    for given in (1001, 1001.0, "1001"):  # a program's int, the engine's float, a string
+        out, failures = check_run({**run, "extraction_id": given})
+        assert failures == [] and out["extraction_id"] == "1001"

@@ -21,7 +21,7 @@ from ..client.extractions import (
     list_extractions,
     update_extraction,
 )
-from ..errors import ConfigurationError, DataGolError, ValidationError
+from ..errors import ConfigurationError, DataGolError, NotFoundError, ValidationError
 from ..wire import is_unknown, plain
 from .body import INPUTS, from_dto, imported_inputs, outputs, same, to_dto
 from .checks import ELEMENT_TYPES, RECREATE_PROPERTIES, check_extraction
@@ -29,10 +29,6 @@ from .checks import ELEMENT_TYPES, RECREATE_PROPERTIES, check_extraction
 #: The Pulumi type token of the plugin face, for the import command a message gives.
 TOKEN = "datagol:index:Extraction"
 ID_FORM = "<workspaceId>/<elementType>/<elementId>/<extractionId>"
-
-
-class ExtractionGone(DataGolError):
-    """The configuration was deleted outside Pulumi."""
 
 
 @dataclass
@@ -189,9 +185,10 @@ def update(
     dto = {**to_dto(inputs), "id": int(extraction_id)}
     answer = update_extraction(client, workspace, extraction_id, dto)
     if answer is None:
-        raise ExtractionGone(
+        raise NotFoundError(
             f"extraction configuration {extraction_id} was deleted outside Pulumi; run `pulumi "
-            "refresh` (it leaves the stack), then `pulumi up` creates it again"
+            "refresh` (it leaves the stack), then `pulumi up` creates it again",
+            status=404,
         )
     # An empty answer: DataGOL holds what was sent, beside what it kept before.
     held = answer or {**_dto_of(plain(dict(olds))), **dto}
@@ -252,4 +249,4 @@ def lookup(
     return [outputs(dto, {}) for dto in held if title is None or dto.get("title") == title]
 
 
-__all__ = ["ExtractionGone", "create", "delete", "diff", "lookup", "parse_id", "read", "update"]
+__all__ = ["create", "delete", "diff", "lookup", "parse_id", "read", "update"]

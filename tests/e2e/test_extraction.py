@@ -185,3 +185,18 @@ def test_python_adopts_a_configuration_from_the_ui_by_declaring_what_it_holds(ma
     assert outputs["looked_up"] == [str(made["id"])]  # get_extractions by title
     assert set(stack.plan()["changeSummary"]) == {"same"}
     assert len(emulator.extraction_configs()) == 1
+
+
+def test_a_create_whose_answer_was_lost_is_found_in_the_same_up(make_stack) -> None:
+    stack = make_stack([], program=PROGRAM, runs_of_it=False)
+    emulator = stack.emulator
+    # DataGOL makes the configuration, then the connection drops before its answer.
+    emulator.add_fault(method="POST", path_contains="/extraction", close=True, after=True)
+    stack.up()
+    (held,) = emulator.extraction_configs()
+    assert [(r["method"], r["path"]) for r in emulator.requests()] == [
+        ("GET", ELEMENT),
+        ("POST", COLLECTION),  # made; its answer lost, and never resent
+        ("GET", ELEMENT),  # found by its title and declared values
+    ]
+    assert stack.outputs()["extraction_id"] == str(held["id"])

@@ -22,6 +22,8 @@ from .errors import (
     TransportError,
     ValidationError,
 )
+from .extraction.provider import ExtractionProvider
+from .extraction.resource import Extraction, ExtractionArgs, get_extractions
 from .group import ExtractionRunGroup, ExtractionRunGroupArgs
 from .provider import ExtractionRunGroupProvider, ExtractionRunProvider
 from .provider_resource import Provider, ProviderArgs
@@ -35,6 +37,9 @@ __all__ = [
     "ConfigurationError",
     "DataGolClient",
     "DataGolError",
+    "Extraction",
+    "ExtractionArgs",
+    "ExtractionProvider",
     "ExtractionRun",
     "ExtractionRunArgs",
     "ExtractionRunGroup",
@@ -53,4 +58,5 @@ __all__ = [
     "ValidationError",
     "__version__",
     "check_run",
+    "get_extractions",
 ]

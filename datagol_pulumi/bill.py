@@ -34,7 +34,7 @@ from .runs import has_pending
 from .secrecy import is_secret, secret_inputs
 from .tally import KEPT_NAMES, Tally, Totals, for_update
 from .validation import changed_properties, run_secret
-from .wire import is_unknown, plain
+from .wire import is_unknown, plain, wholly_unknown
 
 LIMIT_KEY = f"{NAMESPACE}:maxTriggersPerUpdate"
 LIMIT_ENV = "DATAGOL_MAX_TRIGGERS_PER_UPDATE"
@@ -115,18 +115,24 @@ def group_charge(
     keys_held = plain(news.get(SECRET_KEYS_KEY))
     secret_keys = {str(k) for k in keys_held} if isinstance(keys_held, list) else set()
     runs = plain(news).get("runs")
-    if is_unknown(runs) or not isinstance(runs, Mapping):
+    # Runs whose extraction id is still unknown (an Extraction created by this update) count:
+    # only runs not known at all are left to the update.
+    if wholly_unknown(runs) or not isinstance(runs, Mapping):
         return {}, [], False
     previous = (plain(olds).get("results") or {}) if olds else {}
     targets: Targets = {}
     keys: list[str] = []
+    known = True
     for key, inputs in sorted(runs.items()):  # named in a stable order
+        if not isinstance(inputs, Mapping):
+            known = False
+            continue
         old = previous.get(key)
         ledger = plan(inputs, old if isinstance(old, Mapping) else None, group=True)
         if ledger is not None and ledger.batches:
             _add(targets, inputs, ledger, run_secret(str(key), secret, secret_keys))
             keys.append(str(key))
-    return targets, keys, True
+    return targets, keys, known
 
 
 # -- the count of the update, its messages and its limit -----------------------------------------

@@ -10,6 +10,10 @@ Kinds of input, as the lifecycle treats them (see :mod:`datagol_pulumi.runs`):
 * ``replace``: names another element or extraction; a change is a new run (a replacement);
 * ``trigger``: what is extracted; a change re-triggers the run (an update that sends);
 * ``setting``: how the run is sent or awaited; a change is an update that sends nothing.
+
+An ``Extraction`` (a configuration, :mod:`datagol_pulumi.extraction`) has two kinds of its own:
+``recreate`` (its Pulumi id names it: a change makes a new configuration) and ``update`` (a
+change is one PUT of the declared configuration).
 """
 
 from __future__ import annotations
@@ -177,6 +181,98 @@ GROUP_INPUTS: tuple[Prop, ...] = (
 GROUP_OUTPUTS: tuple[Prop, ...] = (
     Prop("results", "result_map", "Each run's outputs, by its name."),
     Prop("triggered_keys", "strings", "The names of the runs this update triggered."),
+)
+
+#: An extraction configuration, named after DataGOL's ExtractionDTO. Nested objects are sent
+#: as written, in DataGOL's JSON names (``uiDataType``, ``createNewWorkbook``).
+EXTRACTION_INPUTS: tuple[Prop, ...] = (
+    Prop(
+        "workspace_id",
+        "string",
+        "The DataGOL workspace (a UUID). Changing it makes a new configuration there.",
+        "recreate",
+        required=True,
+    ),
+    Prop("title", "string", "The configuration's title.", "update", required=True),
+    Prop(
+        "extraction_mode",
+        "string",
+        "STANDARD or ADVANCED (with advancedSchema).",
+        "update",
+        required=True,
+    ),
+    Prop(
+        "element_type",
+        "string",
+        "What the extraction reads: COLUMN, FILE or FOLDER. Changing it makes a new "
+        "configuration (Get Extractions lists configurations per element).",
+        "recreate",
+        required=True,
+    ),
+    Prop(
+        "element_id",
+        "string",
+        "The column, file or folder the configuration belongs to. Changing it makes a new "
+        "configuration (Get Extractions lists configurations per element).",
+        "recreate",
+        required=True,
+    ),
+    Prop("element_ids", "strings", "Further elements the configuration reads.", "update"),
+    Prop("input_table_id", "string", "The table the extraction reads.", "update"),
+    Prop(
+        "output_configuration",
+        "map",
+        "Where results go, in DataGOL's names, e.g. {createNewWorkbook: true, title: ...} or "
+        "{tableId: ...}.",
+        "update",
+        required=True,
+    ),
+    Prop(
+        "primary_key_column_id",
+        "strings",
+        "The primary key columns of the output (unique ids).",
+        "update",
+        required=True,
+    ),
+    Prop(
+        "column_configuration",
+        "rows",
+        "The columns to extract: objects with name, description, uiDataType (SINGLE_LINE_TEXT, "
+        "NUMBER, JSON, LONG_TEXT, DATE, ...) and uiMetadata.",
+        "update",
+    ),
+    Prop("advanced_schema", "map", "The JSON schema of extraction mode ADVANCED.", "update"),
+    Prop("llm_model", "string", "The model DataGOL extracts with; unset: DataGOL's.", "update"),
+    Prop("store_extracted_data", "boolean", "Whether DataGOL keeps the extracted data.", "update"),
+    Prop("schedule_type", "string", "CRON, MANUAL, SCHEDULED or DATA_CHANGE.", "update"),
+    Prop(
+        "schedule",
+        "map",
+        "When it runs, in DataGOL's names: cronExpression, cronExpressionValue or "
+        "basicSchedule {timeUnit: SECOND, MINUTE, HOURS, DAY or MONTH, units}.",
+        "update",
+    ),
+)
+#: What DataGOL keeps beside the declared configuration (never compared by diff).
+EXTRACTION_OUTPUTS: tuple[Prop, ...] = (
+    Prop(
+        "extraction_id",
+        "string",
+        "DataGOL's id of the configuration (its integer id, as a string): the extractionId of "
+        "an ExtractionRun.",
+    ),
+    Prop("company_id", "string", "The company DataGOL keeps the configuration under."),
+    Prop("create_date", "string", "When DataGOL created the configuration."),
+    Prop(
+        "modi_date",
+        "string",
+        "When DataGOL last changed the configuration: feed it to a run's triggers to re-run it "
+        "on every change.",
+    ),
+    Prop("created_by", "string", "Who created the configuration."),
+    Prop("modified_by", "string", "Who last changed the configuration."),
+    Prop("last_extracted_at", "string", "When DataGOL last extracted with it."),
+    Prop("is_index_created", "boolean", "Whether DataGOL built its index."),
 )
 
 #: What each provider setting is, for the schema: its meaning and default, as the settings table

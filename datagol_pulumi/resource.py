@@ -66,7 +66,8 @@ class ExtractionRunArgs:
     """The inputs of an :class:`ExtractionRun`; every field is a ``pulumi.Input``."""
 
     workspace_id: pulumi.Input[str]
-    extraction_id: pulumi.Input[str]
+    #: A string or DataGOL's integer id (an Extraction's ``extraction_id``).
+    extraction_id: pulumi.Input[str | int]
     element_type: pulumi.Input[str]
     element_id: pulumi.Input[str]
     mode: pulumi.Input[str] = "full"

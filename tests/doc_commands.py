@@ -133,7 +133,8 @@ COMMANDS: dict[str, Entry] = {
     "pulumi state unprotect <urn>": tested(OPTIONS),
     "pulumi up --replace <urn>": tested(OPTIONS),
     "pulumi up --target <urn>": tested(OPTIONS),
-    "pulumi up --refresh": tested(OPTIONS),
+    "pulumi up --refresh": tested(OPTIONS, "tests/e2e/test_extraction.py::test_extraction_lifecycle_through_the_cli"),
+    "pulumi preview --refresh --diff": tested("tests/e2e/test_extraction.py::test_extraction_lifecycle_through_the_cli"),
     "DATAGOL_MAX_TRIGGERS_PER_UPDATE=800 pulumi up": tested("tests/e2e/test_bill.py::test_over_the_limit_fails_at_preview_across_tenants_and_the_variable_raises_it"),
     # policy packs and plugins (docs/cost.md, docs/development.md)
     "cp -r policy-pack /tmp/datagol-policy && (cd /tmp/datagol-policy && pulumi install)": tested(BILL_POLICY),
@@ -156,6 +157,7 @@ COMMANDS: dict[str, Entry] = {
     "make bench": untested(BENCH),
     "python -m bench B5 B6": untested(BENCH),
     "python -m bench B8": untested(BENCH),
+    "python -m bench B11": untested(BENCH),
 }
 # fmt: on
 

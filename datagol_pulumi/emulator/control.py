@@ -71,6 +71,14 @@ def _route(
             "POST": lambda: {"ok": True, "revoked": emulator.revoke_access_tokens()}
         },
         "/_emulator/jobs": {"GET": lambda: emulator.jobs},
+        # Out-of-band changes to extraction configurations, as DataGOL's UI makes them.
+        "/_emulator/extractions": {
+            "GET": emulator.extraction_configs,
+            "POST": lambda: emulator.edit_extraction(
+                _ident(payload), **json_object((payload or {}).get("changes"), "changes")
+            ),
+            "DELETE": lambda: {"deleted": emulator.delete_extraction(_ident(payload))},
+        },
         "/_emulator/reset": {"POST": lambda: (emulator.reset(), {"ok": True})[1]},
     }
     route = routes.get(path.rstrip("/"))
@@ -83,6 +91,13 @@ def _route(
             405, f"{method} not allowed on {path}; use {allowed}", headers={"Allow": allowed}
         )
     return 200, action()
+
+
+def _ident(payload: Any) -> int:
+    ident = json_object(payload, "request").get("id")
+    if isinstance(ident, bool) or not isinstance(ident, (int, str)) or not str(ident).isdigit():
+        raise ValueError("id must be the configuration's integer id")
+    return int(ident)
 
 
 def _filters(raw_query: str) -> dict[str, str | None]:
@@ -160,6 +175,7 @@ class EmulatorControl:
         content_type: str = "application/json",
         delay: float = 0.0,
         close: bool = False,
+        after: bool = False,
     ) -> dict[str, Any]:
         return self._call(
             "POST",
@@ -174,6 +190,7 @@ class EmulatorControl:
                 "content_type": content_type,
                 "delay": delay,
                 "close": close,
+                "after": after,
             },
         )
 
@@ -198,6 +215,15 @@ class EmulatorControl:
     @property
     def jobs(self) -> dict[str, dict[str, Any]]:
         return self._call("GET", "/_emulator/jobs")
+
+    def extraction_configs(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/_emulator/extractions")
+
+    def edit_extraction(self, ident: int, **changes: Any) -> dict[str, Any]:
+        return self._call("POST", "/_emulator/extractions", {"id": ident, "changes": changes})
+
+    def delete_extraction(self, ident: int) -> bool:
+        return self._call("DELETE", "/_emulator/extractions", {"id": ident})["deleted"]
 
     def reset(self) -> None:
         self._call("POST", "/_emulator/reset")

@@ -19,6 +19,7 @@ FAULT_KEYS = frozenset(
         "content_type",
         "delay",
         "close",
+        "after",
     }
 )
 
@@ -33,7 +34,10 @@ def make_fault(
     content_type: str = "application/json",
     delay: float = 0.0,
     close: bool = False,
+    after: bool = False,
 ) -> dict[str, Any]:
+    """``after``: handle the request first, then drop the connection (with ``close``): the
+    answer of a request that took effect is lost (only extraction configuration calls)."""
     if status is not None and (
         isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599
     ):
@@ -56,6 +60,10 @@ def make_fault(
     delay = number_check("delay")(delay)
     if not isinstance(close, bool):
         raise ValueError("close must be a boolean")
+    if not isinstance(after, bool) or (after and not close):
+        raise ValueError("after must be a boolean, and needs close=True")
+    if after:
+        status = None
     if status is None and not close and delay == 0:
         raise ValueError("a fault needs a status, a delay or close=True")
     if body is None and status is not None:
@@ -70,6 +78,7 @@ def make_fault(
         "content_type": content_type,
         "delay": delay,
         "close": close,
+        "after": after,
     }
 
 

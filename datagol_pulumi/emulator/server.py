@@ -25,6 +25,7 @@ from .common import (
     validate_settings,
 )
 from .control import EmulatorControl
+from .extractions import ExtractionStore
 from .faults import FaultQueue
 from .handler import Server
 from .jobs import JobBook
@@ -48,6 +49,7 @@ class Emulator:
         self._settings = copy.deepcopy(self._initial_settings)
         self.request_log = RequestLog()
         self.job_book = JobBook()
+        self.extractions = ExtractionStore()
         self.fault_queue = FaultQueue()
         self.token_issuer = TokenIssuer()
         self._server: Server | None = None
@@ -125,6 +127,7 @@ class Emulator:
         content_type: str = "application/json",
         delay: float = 0.0,
         close: bool = False,
+        after: bool = False,
     ) -> dict[str, Any]:
         """Queue a fault for the next `count` matching non-control requests (FIFO)."""
         return self.fault_queue.add(**{k: v for k, v in locals().items() if k != "self"})
@@ -165,12 +168,25 @@ class Emulator:
         """request_id -> job (extraction_id, status, ...), status computed as of now."""
         return self.job_book.views()
 
+    def extraction_configs(self) -> list[dict[str, Any]]:
+        """Every extraction configuration held, as Get Extractions answers them."""
+        return self.extractions.views()
+
+    def edit_extraction(self, ident: int, **changes: Any) -> dict[str, Any]:
+        """Change a configuration out of band, as a user of DataGOL's UI would."""
+        return self.extractions.edit(int(ident), changes)
+
+    def delete_extraction(self, ident: int) -> bool:
+        """Delete a configuration out of band; False when there was none."""
+        return self.extractions.remove(int(ident))
+
     def reset(self) -> None:
         """Back to the constructor's settings, with no records, jobs, faults or issued tokens."""
         with self._lock:
             self._settings = copy.deepcopy(self._initial_settings)
         self.request_log.clear()
         self.job_book.clear()
+        self.extractions.clear()
         self.fault_queue.clear()
         self.token_issuer.clear()
 

@@ -7,6 +7,7 @@ import urllib.parse
 from typing import TYPE_CHECKING
 
 from .common import HttpError
+from .extractions import ExtractionStore, Refused
 from .oauth import basic_auth, no_auth, redacted_token_body
 from .records import recorded_body, recorded_headers
 
@@ -46,7 +47,8 @@ def serve_api(handler: Handler, emulator: Emulator, raw_path: str, raw_query: st
     if settings["latency"]:
         time.sleep(settings["latency"])
     fault = emulator.fault_queue.take(handler.command, raw_path)
-    if fault is not None:
+    lost_answer = fault is not None and fault["after"]
+    if fault is not None and not lost_answer:
         emulator.request_log.update(record, fault=True)
         if fault["delay"]:
             time.sleep(fault["delay"])
@@ -90,6 +92,22 @@ def serve_api(handler: Handler, emulator: Emulator, raw_path: str, raw_query: st
             {"message": "Invalid or missing token"},
             headers={"WWW-Authenticate": challenge},
         )
+
+    if ExtractionStore.matches(handler.command, segments):
+        try:
+            status, body = emulator.extractions.route(handler.command, segments, data)
+        except Refused as exc:
+            status, body = exc.status, exc.body
+        except HttpError as exc:
+            return handler.respond(
+                record, exc.status, {"message": exc.message}, headers=exc.headers
+            )
+        if lost_answer:
+            # Handled, then the connection drops: the client never learns what happened.
+            emulator.request_log.update(record, fault=True, status=status)
+            handler.close_connection = True
+            return None
+        return handler.respond(record, status, body)
 
     try:
         result = emulator.job_book.route(handler.command, segments, query, data, settings)

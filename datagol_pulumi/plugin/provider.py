@@ -27,6 +27,8 @@ from pulumi.provider.experimental.provider import (
     DiffResponse,
     GetSchemaRequest,
     GetSchemaResponse,
+    InvokeRequest,
+    InvokeResponse,
     PropertyDiff,
     PropertyDiffKind,
     Provider,
@@ -45,8 +47,17 @@ from ..properties import CONFIG
 from ..runs import failure_of_operation
 from ..secrecy import SECRET_INPUTS_KEY
 from ..wire import plain
-from . import completion, translate
-from .schema import COMPLETION_TOKEN, GROUP_TOKEN, RUN_TOKEN, schema_json
+from . import completion, extraction, translate
+from .schema import (
+    COMPLETION_TOKEN,
+    EXTRACTION_TOKEN,
+    GET_EXTRACTIONS_TOKEN,
+    GROUP_TOKEN,
+    RUN_TOKEN,
+    schema_json,
+)
+
+_TOKENS = (RUN_TOKEN, GROUP_TOKEN, COMPLETION_TOKEN, EXTRACTION_TOKEN)
 
 
 class RunFailed(Exception):
@@ -109,8 +120,10 @@ class DataGolProvider(Provider):
                 config[f"{NAMESPACE}:{key}"] = raw
         self._config = config
         self._configure()
-        # Secrets arrive as secrets: outputs that echo them are sent back as secrets.
-        return ConfigureResponse(accept_secrets=True, supports_preview=False)
+        # Secrets arrive as secrets: outputs that echo them are sent back as secrets. Previews
+        # of create and update come here too (see _previewed): an Extraction's update keeps
+        # its extractionId known in a preview, so that the runs of it are not shown replaced.
+        return ConfigureResponse(accept_secrets=True, supports_preview=True)
 
     def _configure(self) -> None:
         # Settings are read as the dynamic face reads them: config.Settings.load, then env.
@@ -122,8 +135,8 @@ class DataGolProvider(Provider):
     def _kind(self, urn: str) -> str:
         kind = urn.split("::")[2] if urn.count("::") >= 3 else ""
         token = kind.rsplit("$", 1)[-1]
-        if token not in (RUN_TOKEN, GROUP_TOKEN, COMPLETION_TOKEN):
-            served = ", ".join((RUN_TOKEN, GROUP_TOKEN, COMPLETION_TOKEN))
+        if token not in _TOKENS:
+            served = ", ".join(_TOKENS)
             raise ValueError(f"unknown resource type {kind!r}; served: {served}")
         if not self._scoped and _stack(urn):
             # The stack is known from the first URN, not at configure: configure again with it.
@@ -134,6 +147,10 @@ class DataGolProvider(Provider):
 
     def _is_group(self, urn: str) -> bool:
         return self._kind(urn) == GROUP_TOKEN
+
+    def _is_extraction(self, urn: str) -> bool:
+        # A configuration, served by plugin.extraction: never billed, sends no trigger.
+        return self._kind(urn) == EXTRACTION_TOKEN
 
     def _is_completion(self, urn: str) -> bool:
         # Served by plugin.completion: it only reads Poll Status, so it is never billed.
@@ -167,7 +184,14 @@ class DataGolProvider(Provider):
             secret = secret - {completion.COMPLETION_TARGET.camel}
         return translate.run_out(values, secret)
 
+    async def invoke(self, request: InvokeRequest) -> InvokeResponse:
+        if request.tok != GET_EXTRACTIONS_TOKEN:
+            raise ValueError(f"unknown function {request.tok!r}; served: {GET_EXTRACTIONS_TOKEN}")
+        return await extraction.get_extractions(self._context, request)
+
     async def check(self, request: CheckRequest) -> CheckResponse:
+        if self._is_extraction(request.urn):
+            return await extraction.check(request)
         if self._is_completion(request.urn):
             return await completion.check(request)
         check = (
@@ -192,6 +216,8 @@ class DataGolProvider(Provider):
         return CheckResponse(inputs=outs, failures=failures)
 
     async def diff(self, request: DiffRequest) -> DiffResponse:
+        if self._is_extraction(request.urn):
+            return await extraction.diff(request)
         if self._is_completion(request.urn):
             return await completion.diff(request)
         group = self._is_group(request.urn)
@@ -220,6 +246,11 @@ class DataGolProvider(Provider):
         )
 
     async def create(self, request: CreateRequest) -> CreateResponse:
+        if request.preview and not self._is_extraction(request.urn):
+            # What the engine shows for a provider without previews: the inputs; nothing sent.
+            return CreateResponse(resource_id="", properties=request.properties)
+        if self._is_extraction(request.urn):
+            return await extraction.create(self._context, request)
         if self._is_completion(request.urn):
             return await completion.create(self._context, request)
         group = self._is_group(request.urn)
@@ -234,6 +265,10 @@ class DataGolProvider(Provider):
         return CreateResponse(resource_id=resource_id, properties=outs)
 
     async def update(self, request: UpdateRequest) -> UpdateResponse:
+        if request.preview and not self._is_extraction(request.urn):
+            return UpdateResponse(properties=request.news)
+        if self._is_extraction(request.urn):
+            return await extraction.update(self._context, request)
         if self._is_completion(request.urn):
             return await completion.update(self._context, request)
         group = self._is_group(request.urn)
@@ -249,6 +284,8 @@ class DataGolProvider(Provider):
         return UpdateResponse(properties=outs)
 
     async def read(self, request: ReadRequest) -> ReadResponse:
+        if self._is_extraction(request.urn):
+            return await extraction.read(self._context, request)
         if self._is_completion(request.urn):
             return await completion.read(request)
         group = self._is_group(request.urn)
@@ -273,5 +310,8 @@ class DataGolProvider(Provider):
         )
 
     async def delete(self, request: DeleteRequest) -> None:
+        if self._is_extraction(request.urn):
+            # Unlike a run, a configuration is undone: DataGOL deletes it.
+            return await extraction.delete(self._context, request)
         # A finished extraction cannot be undone; the run only leaves the stack.
         return None

@@ -11,6 +11,8 @@ from typing import Any
 from .._version import __version__
 from ..properties import (
     CONFIG,
+    EXTRACTION_INPUTS,
+    EXTRACTION_OUTPUTS,
     GROUP_INPUTS,
     GROUP_OUTPUTS,
     RESULT_OUTPUTS,
@@ -41,6 +43,13 @@ RUN_RESULT_TOKEN = f"{PACKAGE}:index:RunResult"
 COMPLETION_TOKEN = f"{PACKAGE}:index:ExtractionRunCompletion"
 TARGET_TOKEN = f"{PACKAGE}:index:CompletionTarget"
 COMPLETION_RESULT_TOKEN = f"{PACKAGE}:index:CompletionResult"
+EXTRACTION_TOKEN = f"{PACKAGE}:index:Extraction"
+GET_EXTRACTIONS_TOKEN = f"{PACKAGE}:index:getExtractions"
+EXTRACTION_INFO_TOKEN = f"{PACKAGE}:index:ExtractionInfo"
+#: The element an extraction lookup lists.
+_LOOKUP_ARGS = tuple(
+    p for p in EXTRACTION_INPUTS if p.name in ("workspace_id", "element_type", "element_id")
+)
 
 #: The run inputs that are echoed in the outputs (rows are not: only their digest is kept).
 _ECHOED = tuple(p for p in RUN_INPUTS if p.name != "rows")
@@ -114,6 +123,20 @@ def schema() -> dict[str, Any]:
                 ),
                 "required": [],
             },
+            EXTRACTION_TOKEN: {
+                "description": (
+                    "One DataGOL extraction configuration: created by POST, changed by one PUT "
+                    "of the declared configuration, deleted on destroy, read by Get Extractions "
+                    "of its element (refresh shows changes made in DataGOL's UI as drift). "
+                    "Changing workspaceId, elementType or elementId makes a new configuration "
+                    "(a new extractionId). An input left out keeps DataGOL's value. Import id: "
+                    "<workspaceId>/<elementType>/<elementId>/<extractionId>."
+                ),
+                "inputProperties": _props(EXTRACTION_INPUTS),
+                "requiredInputs": _required(EXTRACTION_INPUTS),
+                "properties": _props(EXTRACTION_INPUTS + EXTRACTION_OUTPUTS),
+                "required": [p.camel for p in EXTRACTION_INPUTS + EXTRACTION_OUTPUTS],
+            },
             COMPLETION_TOKEN: {
                 "description": (
                     "Waits until DataGOL reports runs finished, as a step of its own: it only "
@@ -132,7 +155,37 @@ def schema() -> dict[str, Any]:
                 "required": [p.camel for p in COMPLETION_OUTPUTS],
             },
         },
+        "functions": {
+            GET_EXTRACTIONS_TOKEN: {
+                "description": (
+                    "The extraction configurations of one element (Get Extractions), those "
+                    "titled `title` if given: reference one made in DataGOL's UI by its title."
+                ),
+                "inputs": {
+                    "properties": {
+                        **_props(_LOOKUP_ARGS),
+                        "title": {"type": "string", "description": "Only those with this title."},
+                    },
+                    "required": [p.camel for p in _LOOKUP_ARGS],
+                },
+                "outputs": {
+                    "properties": {
+                        "extractions": {
+                            "type": "array",
+                            "items": {"$ref": f"#/types/{EXTRACTION_INFO_TOKEN}"},
+                            "description": "The configurations, as an Extraction's outputs.",
+                        }
+                    },
+                    "required": ["extractions"],
+                },
+            }
+        },
         "types": {
+            EXTRACTION_INFO_TOKEN: {
+                "type": "object",
+                "description": "One extraction configuration as DataGOL holds it.",
+                "properties": _props(EXTRACTION_INPUTS + EXTRACTION_OUTPUTS),
+            },
             RUN_SPEC_TOKEN: {
                 "type": "object",
                 "description": "The inputs of one run of an ExtractionRunGroup.",

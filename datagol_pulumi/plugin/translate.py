@@ -13,6 +13,8 @@ from pulumi.runtime import rpc
 from ..operations import SECRET_KEYS_KEY
 from ..properties import (
     CONFIG,
+    EXTRACTION_INPUTS,
+    EXTRACTION_OUTPUTS,
     GROUP_INPUTS,
     GROUP_OUTPUTS,
     RESULT_OUTPUTS,
@@ -25,7 +27,16 @@ from ..secrecy import protected_inputs
 
 _KNOWN = {
     p.name
-    for p in (*RUN_INPUTS, *RUN_OUTPUTS, *RESULT_OUTPUTS, *GROUP_INPUTS, *GROUP_OUTPUTS, *CONFIG)
+    for p in (
+        *RUN_INPUTS,
+        *RUN_OUTPUTS,
+        *RESULT_OUTPUTS,
+        *GROUP_INPUTS,
+        *GROUP_OUTPUTS,
+        *EXTRACTION_INPUTS,
+        *EXTRACTION_OUTPUTS,
+        *CONFIG,
+    )
 }
 #: The dynamic face's own bookkeeping that must survive in state as it is (the group's record
 #: of which runs hold secrets, compared by its diff).

@@ -86,7 +86,13 @@ def test_python_sdk_drives_the_plugin(sdks: Path, tmp_path: Path, emulator) -> N
     assert stack.emulator.requests() == [], again.stdout
 
 
-def test_typescript_sdk_type_checks(sdks: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("example", "misspelt"),
+    [("typescript", "whereClause:"), ("typescript-extraction", "extractionMode:")],
+)
+def test_typescript_sdk_type_checks(
+    sdks: Path, tmp_path: Path, example: str, misspelt: str
+) -> None:
     try:
         node_modules = ts_toolchain()
     except RuntimeError as exc:
@@ -102,8 +108,9 @@ def test_typescript_sdk_type_checks(sdks: Path, tmp_path: Path) -> None:
     program = tmp_path / "program"
     program.mkdir()
     (program / "node_modules").symlink_to(node_modules)
-    shutil.copy(ROOT / "examples" / "typescript" / "index.ts", program / "index.ts")
-    bad = (program / "index.ts").read_text().replace("whereClause:", "where_clause:")
+    shutil.copy(ROOT / "examples" / example / "index.ts", program / "index.ts")
+    wrong = "".join(f"_{c.lower()}" if c.isupper() else c for c in misspelt)  # snake_case
+    bad = (program / "index.ts").read_text().replace(misspelt, wrong)
     (program / "bad.ts").write_text(bad)
     config = {
         "compilerOptions": {
@@ -121,16 +128,17 @@ def test_typescript_sdk_type_checks(sdks: Path, tmp_path: Path) -> None:
         if name == "index.ts":
             assert result.returncode == 0, result.stdout + result.stderr
         else:
-            assert result.returncode != 0 and "where_clause" in result.stdout, result.stdout
+            assert result.returncode != 0 and wrong[:-1] in result.stdout, result.stdout
 
 
-def test_go_sdk_builds(sdks: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("example", ["go", "go-extraction"])
+def test_go_sdk_builds(sdks: Path, tmp_path: Path, example: str) -> None:
     module = tmp_path / "module"
     shutil.copytree(sdks / "go", module / "go")
     for name in ("go.mod", "go.sum"):
         shutil.copy(ROOT / "tools" / "go-sdk-check" / name, module / name)
     (module / "example").mkdir()
-    shutil.copy(ROOT / "examples" / "go" / "main.go", module / "example" / "main.go")
+    shutil.copy(ROOT / "examples" / example / "main.go", module / "example" / "main.go")
     result = subprocess.run(
         ["go", "build", "-mod=readonly", "-o", str(tmp_path / "example"), "./example"],
         cwd=module,

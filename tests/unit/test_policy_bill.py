@@ -64,7 +64,5 @@ def test_the_engine_address_is_the_first_host_port_argument() -> None:
 def test_the_policy_pack_has_the_packages_version() -> None:
     """`make dist` ships policy-pack/ as datagol-policy-pack-v<version>.tar.gz and refuses
     a PulumiPolicy.yaml of another version."""
-    project = yaml.safe_load(
-        (Path(__file__).resolve().parents[2] / "policy-pack" / "PulumiPolicy.yaml").read_text()
-    )
+    project = yaml.safe_load((ROOT / "policy-pack" / "PulumiPolicy.yaml").read_text())
     assert project["version"] == __version__

@@ -21,8 +21,9 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
+import devtools.engine
 from datagol_pulumi._version import __version__
-from tests.e2e.conftest import ROOT
+from tests.e2e.conftest import PASSPHRASE, ROOT, run
 from tests.e2e.install.conftest import PYTHONS, TARGETS, Dist
 
 #: The oldest system of each platform: glibc 2.17 (manylinux2014), macOS 11.0.
@@ -175,3 +176,29 @@ def test_the_policy_pack_is_versioned_with_the_package(dist: Dist) -> None:
             assert content == (ROOT / "policy-pack" / name).read_bytes(), name
         project = yaml.safe_load(tar.extractfile(files["datagol-policy-pack/PulumiPolicy.yaml"]))  # type: ignore[arg-type]
     assert project["version"] == __version__
+
+
+def test_the_shipped_policy_pack_runs_as_the_docs_say(
+    dist: Dist, make_stack, tmp_path: Path
+) -> None:
+    """docs/cost.md's commands on dist/datagol-policy-pack-v<version>.tar.gz: unpacked and
+    installed (`pulumi install`), the pack refuses a preview over its limit, naming its version."""
+    unpacked = tmp_path / "unpacked"
+    unpacked.mkdir()
+    subprocess.run(["tar", "-xzf", str(dist.policy_pack), "-C", str(unpacked)], check=True)
+    pack = unpacked / "datagol-policy-pack"
+    env = devtools.engine.offline_env(tmp_path / "install", PASSPHRASE)
+    result = devtools.engine.run_pulumi(pack, env, "install", timeout=600)
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+
+    stack = make_stack([run(f"r{i}") for i in range(4)])
+    config = tmp_path / "policy-config.json"
+    config.write_text(json.dumps({"max-triggers-per-update": {"maxTriggersPerUpdate": 3}}))
+    refused = stack.preview(
+        "--policy-pack", str(pack), "--policy-pack-config", str(config), check=False
+    )
+    assert refused.returncode != 0, refused.stdout
+    # The CLI names the pack by PulumiPolicy.yaml's version (v0.0.1 without one).
+    assert f"datagol@v{__version__} (local: " in refused.stdout
+    assert "over the organisation's limit of 3 per update" in refused.stdout
+    assert stack.emulator.requests() == []

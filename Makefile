@@ -59,9 +59,11 @@ test: setup engine lang-hosts $(EXTRA_STAMPS)
 	done; \
 	exit $$status
 
-# What users install, into dist/: the wheel and sdist (PyPI, for Python programs) and the plugin
-# archive pulumi-resource-datagol-v<version>-<os>-<arch>.tar.gz (`pulumi plugin install
-# resource datagol <version> --file <archive>`, for the other languages). See scripts/dist.
+# What users install, into dist/: the wheel and sdist (PyPI, for Python programs), the plugin
+# archives pulumi-resource-datagol-v<version>-<os>-<arch>.tar.gz for linux and darwin, amd64 and
+# arm64 (`pulumi plugin install resource datagol <version> --file <archive>`, for the other
+# languages) and the policy pack datagol-policy-pack-v<version>.tar.gz. The archives' wheels are
+# downloaded once into ~/.cache/datagol-pulumi/dist. See scripts/dist.
 dist: setup
 	DIST_BUILD_PYTHON=$(VENV)/bin/python scripts/dist dist
 

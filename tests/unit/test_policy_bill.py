@@ -9,7 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 from datagol_pulumi import tally
+from datagol_pulumi._version import __version__
 from datagol_pulumi.tally import Tally
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,3 +59,10 @@ def test_a_file_whose_writers_exited_is_an_earlier_update() -> None:
 def test_the_engine_address_is_the_first_host_port_argument() -> None:
     assert datagol_bill.engine_address(["/pack", "127.0.0.1:4242", "/pack"]) == "127.0.0.1:4242"
     assert datagol_bill.engine_address(["/pack"]) is None
+
+
+def test_the_policy_pack_has_the_packages_version() -> None:
+    """`make dist` ships policy-pack/ as datagol-policy-pack-v<version>.tar.gz and refuses
+    a PulumiPolicy.yaml of another version."""
+    project = yaml.safe_load((ROOT / "policy-pack" / "PulumiPolicy.yaml").read_text())
+    assert project["version"] == __version__

@@ -24,7 +24,9 @@ from devtools.lang_hosts import lang_hosts
 from tests.conftest import WORKSPACE_ID
 from tests.e2e.conftest import PASSPHRASE, ROOT, Stack
 
-PYTHONS = ("3.10", "3.11", "3.12", "3.13")
+#: The Pythons and platforms of the plugin archives (what the docs promise).
+PYTHONS = ("3.10", "3.11", "3.12", "3.13", "3.14")
+TARGETS = ("linux-amd64", "linux-arm64", "darwin-amd64", "darwin-arm64")
 PREFIX = f"/noCo/api/v2/workspaces/{WORKSPACE_ID}/extraction"
 CONTRACTS = f"{PREFIX}/contract-terms/FILE/file-7781/run"
 #: Pulumi's names for this machine's platform, as scripts/dist names the archive.
@@ -40,28 +42,38 @@ ARCHIVE = f"pulumi-resource-datagol-v{__version__}-{PLATFORM}.tar.gz"
 class Dist:
     wheel: Path
     sdist: Path
+    #: datagol-policy-pack-v<version>.tar.gz
+    policy_pack: Path
+    #: Each platform's plugin archive, by Pulumi's <os>-<arch> name.
+    archives: dict[str, Path]
+    #: This machine's archive.
     archive: Path
-    #: The archive's wheels/, unpacked: the wheel and every dependency's, for PYTHONS.
+    #: Its wheels/, unpacked: the wheel and every dependency's, for PYTHONS.
     wheels: Path
 
 
 @pytest.fixture(scope="session")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> Dist:
+    """`make dist`'s build, once per session: every archive (their wheels are downloaded once
+    per machine, into ~/.cache/datagol-pulumi/dist; later builds copy them, in seconds)."""
     out = tmp_path_factory.mktemp("dist")
     result = subprocess.run(
         [str(ROOT / "scripts" / "dist"), str(out)],
         env={**os.environ, "DIST_BUILD_PYTHON": sys.executable},
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=1200,
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    wheel, sdist, archive = (Path(line) for line in result.stdout.splitlines()[-3:])
+    made = [Path(line) for line in result.stdout.splitlines()[-3 - len(TARGETS) :]]
+    wheel, sdist, policy_pack, *archives = made
+    by_target = {t: out / f"pulumi-resource-datagol-v{__version__}-{t}.tar.gz" for t in TARGETS}
+    assert archives == list(by_target.values()), made
     unpacked = tmp_path_factory.mktemp("archive")
-    with tarfile.open(archive) as tar:
+    with tarfile.open(by_target[PLATFORM]) as tar:
         tar.extractall(unpacked, filter="data")
-    return Dist(wheel, sdist, archive, unpacked / "wheels")
+    return Dist(wheel, sdist, policy_pack, by_target, by_target[PLATFORM], unpacked / "wheels")
 
 
 def clean_env(state_dir: Path) -> dict[str, str]:

@@ -86,6 +86,8 @@ BENCH = "a benchmark (minutes of measuring, results in bench/RESULTS.md), not a 
 
 # fmt: off
 #: Each command as the docs write it (whitespace collapsed) -> the tests that run it, or why not.
+SHIPPED_PACK = "tests/e2e/install/test_archives.py::test_the_shipped_policy_pack_runs_as_the_docs_say"
+
 COMMANDS: dict[str, Entry] = {
     # README.md: the two commands, the demo, building and installing
     "make demo": tested(DEMO),  # scripts/demo, after `make setup`
@@ -158,6 +160,8 @@ COMMANDS: dict[str, Entry] = {
     "python -m bench B5 B6": untested(BENCH),
     "python -m bench B8": untested(BENCH),
     "python -m bench B11": untested(BENCH),
+    "tar -xzf dist/datagol-policy-pack-v0.3.0.tar.gz -C /tmp && (cd /tmp/datagol-policy-pack && pulumi install)": tested(SHIPPED_PACK),
+    "pulumi preview --policy-pack /tmp/datagol-policy-pack --policy-pack-config policy-config.json": tested(SHIPPED_PACK),
 }
 # fmt: on
 

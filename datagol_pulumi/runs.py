@@ -42,6 +42,7 @@ from .validation import (
     TRIGGER_PROPERTIES,
     check_run,
 )
+from .waiting import Stop
 
 #: Outputs a run adds to the echo of its inputs (``rows`` excepted).
 RUN_OUTPUTS = names(properties.RUN_OUTPUTS)
@@ -280,9 +281,9 @@ class Operation:
                 deadline=deadline,
                 then="raise timeout_seconds to wait longer, or `pulumi refresh` later to read "
                 "its status.",
-                # An engine that is gone records nothing: stop polling (the journal keeps the
-                # request ids, and the next `up` re-attaches to them).
-                stop=engine_link.gone,
+                # An engine that is gone records nothing: the wait stops polling then (the
+                # journal keeps the request ids, and the next `up` re-attaches to them).
+                stop=Stop(),
             )
             if last is not None:
                 batch.status = last.status or batch.status

@@ -71,6 +71,7 @@ def _route(
             "POST": lambda: {"ok": True, "revoked": emulator.revoke_access_tokens()}
         },
         "/_emulator/jobs": {"GET": lambda: emulator.jobs},
+        "/_emulator/jobs/finish": {"POST": lambda: {"finished": emulator.finish_jobs()}},
         "/_emulator/reset": {"POST": lambda: (emulator.reset(), {"ok": True})[1]},
     }
     route = routes.get(path.rstrip("/"))
@@ -198,6 +199,9 @@ class EmulatorControl:
     @property
     def jobs(self) -> dict[str, dict[str, Any]]:
         return self._call("GET", "/_emulator/jobs")
+
+    def finish_jobs(self) -> int:
+        return self._call("POST", "/_emulator/jobs/finish")["finished"]
 
     def reset(self) -> None:
         self._call("POST", "/_emulator/reset")

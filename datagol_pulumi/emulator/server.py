@@ -165,6 +165,10 @@ class Emulator:
         """request_id -> job (extraction_id, status, ...), status computed as of now."""
         return self.job_book.views()
 
+    def finish_jobs(self) -> int:
+        """End every job still running now, with its final status; how many there were."""
+        return self.job_book.finish()
+
     def reset(self) -> None:
         """Back to the constructor's settings, with no records, jobs, faults or issued tokens."""
         with self._lock:

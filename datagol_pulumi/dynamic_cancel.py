@@ -1,0 +1,49 @@
+"""The engine's Cancel, heard by the dynamic provider: it stops the waits in progress.
+
+The SDK's dynamic-provider server (``python -m pulumi.dynamic``) answers Cancel with nothing and
+gives a provider no hook for it (the SDK's other provider servers call ``Provider.cancel``), so
+Ctrl-C left a completion waiting until its timeout. Its servicer's ``Cancel`` is bound to the
+gRPC server before any provider is loaded, so the function's code is replaced in place: it
+stops the waits in progress (:func:`datagol_pulumi.waiting.stop_all`), then answers as before.
+
+A private surface, so guarded: only in that server's process (its module is ``__main__``), only
+while its ``Cancel`` is still the SDK's bare answer; otherwise nothing is changed, and Ctrl-C
+waits for the operation in flight as it did before (tests/contract/test_cancel.py proves the
+hook against the installed SDK).
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from typing import Any
+
+from . import waiting
+
+#: The name the replaced code calls, set in the server module's globals.
+_HOOK = "_datagol_cancelled"
+
+
+def _answer(self: Any, request: Any, context: Any) -> Any:
+    # Compiled here, run as the SDK's Cancel with its module's globals (where both names are).
+    _datagol_cancelled()  # type: ignore[name-defined]  # noqa: F821
+    return empty_pb2.Empty()  # type: ignore[name-defined]  # noqa: F821
+
+
+def install(module: types.ModuleType | None = None) -> bool:
+    """Make the dynamic server's Cancel stop the waits in progress; whether it does."""
+    module = module or sys.modules.get("__main__")
+    servicer = getattr(module, "DynamicResourceProviderServicer", None)
+    cancel = getattr(servicer, "Cancel", None)
+    code = getattr(cancel, "__code__", None)
+    if module is None or code is None:
+        return False
+    if code is _answer.__code__:
+        return True  # installed already
+    if code.co_names != ("empty_pb2", "Empty") or code.co_argcount != 3 or code.co_freevars:
+        return False  # not the SDK's bare answer any more: leave it alone
+    if getattr(module, "empty_pb2", None) is None:
+        return False
+    setattr(module, _HOOK, waiting.stop_all)
+    cancel.__code__ = _answer.__code__
+    return True

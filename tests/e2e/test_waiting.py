@@ -70,6 +70,9 @@ def test_timeout_says_how_long_and_the_next_up_waits_again(make_stack) -> None:
     assert result.returncode != 0
     assert "did not finish within 1 s" in text
     assert "waits for it again" in text and "raise timeout_seconds" in text
+    # Each line of the error says "nothing is sent" once (it used to end with it twice).
+    said = [line for line in text.splitlines() if "did not finish within 1 s" in line]
+    assert said and all(line.count("nothing is sent") == 1 for line in said), said
     assert len(stack.posts()) == 1
     stack.emulator.clear_requests()
     stack.set_runs([run("slow", timeout_seconds=30, **WAIT)])

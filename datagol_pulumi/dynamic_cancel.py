@@ -15,6 +15,7 @@ hook against the installed SDK).
 from __future__ import annotations
 
 import sys
+import threading
 import types
 from typing import Any
 
@@ -31,7 +32,9 @@ def _answer(self: Any, request: Any, context: Any) -> Any:
 
 
 def install(module: types.ModuleType | None = None) -> bool:
-    """Make the dynamic server's Cancel stop the waits in progress; whether it does."""
+    """Make the dynamic server's Cancel, and its exit, stop the waits in progress; whether
+    its Cancel does."""
+    _stop_waits_at_exit()
     module = module or sys.modules.get("__main__")
     servicer = getattr(module, "DynamicResourceProviderServicer", None)
     cancel = getattr(servicer, "Cancel", None)
@@ -47,3 +50,19 @@ def install(module: types.ModuleType | None = None) -> bool:
     setattr(module, _HOOK, waiting.stop_all)
     cancel.__code__ = _answer.__code__
     return True
+
+
+_exit_hooked = threading.Lock()
+
+
+def _stop_waits_at_exit() -> None:
+    # On SIGINT (the engine closing it) the server's main thread returns, and the interpreter
+    # joins the threads still serving a request first: a wait would hold the process until the
+    # engine kills it. The hooks that run before that join (the one concurrent.futures uses)
+    # are private: guarded, and tests/contract/test_cancel.py proves the exit.
+    register = getattr(threading, "_register_atexit", None)
+    if register is not None and _exit_hooked.acquire(blocking=False):
+        try:
+            register(waiting.stop_all, waiting.SHUTTING_DOWN)
+        except RuntimeError:  # already shutting down
+            pass

@@ -129,11 +129,12 @@ def await_request(
     then: str,
     stop: Stop | None = None,
     seen: Callable[[RunStatus], object] | None = None,
+    stopped_then: str = "",
 ) -> tuple[RunStatus | None, str | None]:
     """Poll one request id until DataGOL reports a final status, ``deadline`` passes or
     ``stop`` is set: (its last status, None) on success, else (last status if any, why not).
-    ``then`` says what happens to a run that did not finish in time. The one wait both
-    lifecycles use."""
+    ``then`` says what happens to a run that did not finish in time, ``stopped_then`` to one
+    whose wait was stopped (default: nothing recorded). The one wait both lifecycles use."""
     stop = stop or Stop()
     try:
         last, timed_out = client.wait_for_run(
@@ -149,7 +150,8 @@ def await_request(
     if timed_out and stop.reason:
         return last, (
             f"Stopped waiting for run {request_id}: {stop.reason} (last status "
-            f"{last.status or 'unknown'}). It may still be running; {STOPPED_THEN}"
+            f"{last.status or 'unknown'}). It may still be running; "
+            f"{stopped_then or STOPPED_THEN}"
         )
     if timed_out:
         return last, (

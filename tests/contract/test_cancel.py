@@ -214,3 +214,26 @@ def test_a_signal_stops_a_plugin_wait_which_answers_before_the_plugin_exits(
         waiting.error or ""
     )
     assert len(emulator.requests(method="POST")) == 1
+
+
+def test_the_engines_cancel_stops_a_run_waiting_in_its_own_create(
+    plugin: Any,  # noqa: F811
+    emulator: Emulator,
+) -> None:
+    """A YAML run with waitForCompletion and no completion waits inside its create: Ctrl-C
+    stops that too; the run is recorded as DataGOL answered it (its request id)."""
+    configure_plugin(plugin, emulator)
+    emulator.configure(job_seconds=900)
+    news = {**RUN, "waitForCompletion": True, "pollIntervalSeconds": 0.1, "timeoutSeconds": 900.0}
+    waiting = Waiting(lambda: create_plugin(plugin, URN, news))
+    waiting.start()
+    until(lambda: polls(emulator) >= 2)
+    cancelled = time.monotonic()
+    plugin.Cancel(empty_pb2.Empty())
+    waiting.join(PROMPT_SECONDS)
+    assert not waiting.is_alive() and waiting.ended - cancelled < PROMPT_SECONDS
+    [post] = emulator.requests(method="POST")
+    assert f"Stopped waiting for run {post['request_id']}: the Pulumi engine cancelled" in (
+        waiting.error or ""
+    )
+    assert "the run is recorded with its request id" in waiting.error

@@ -94,6 +94,14 @@ def test_a_yaml_program_killed_mid_wait_is_awaited_by_another_runner_without_a_r
     assert stack.emulator.requests() == []
 
 
+def test_the_yaml_completions_show_what_is_pending_while_they_wait(stack: Stack) -> None:
+    text = stack.up().stdout
+    lines = [line for line in text.splitlines() if "ExtractionRunCompletion" in line]
+    # The group's completion names its pending keys; the run's shows its status.
+    assert any("seedFinished" in s and "[0/2] pending: invoices " in s for s in lines), text
+    assert any("contractsFinished" in s and "waiting " in s for s in lines), text
+
+
 def test_a_failed_run_fails_the_yaml_up_and_its_completion_records_nothing(stack: Stack) -> None:
     stack.emulator.configure(
         job_seconds=0.3, job_seconds_by_extraction={}, failing_extractions=["contract-terms"]

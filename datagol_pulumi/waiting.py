@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from . import engine_link
@@ -26,6 +26,8 @@ ENGINE_GONE = "the Pulumi engine is gone"
 
 _lock = threading.Lock()
 _waits: set[Stop] = set()
+#: Told the number of waits in progress each time one begins (see dynamic_cancel).
+_on_begin: list[Callable[[int], object]] = []
 
 
 class Stop:
@@ -67,11 +69,20 @@ def stoppable() -> Iterator[Stop]:
     stop = Stop()
     with _lock:
         _waits.add(stop)
+        waits = len(_waits)
+    for hook in list(_on_begin):
+        hook(waits)
     try:
         yield stop
     finally:
         with _lock:
             _waits.discard(stop)
+
+
+def when_waits_begin(hook: Callable[[int], object]) -> None:
+    """Call ``hook(waits in progress)`` in the thread of each wait as it begins."""
+    if hook not in _on_begin:
+        _on_begin.append(hook)
 
 
 def stop_all(reason: str = CANCELLED) -> int:

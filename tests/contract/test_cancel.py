@@ -237,3 +237,23 @@ def test_the_engines_cancel_stops_a_run_waiting_in_its_own_create(
         waiting.error or ""
     )
     assert "the run is recorded with its request id" in waiting.error
+
+
+def test_cancel_reaches_a_dynamic_provider_whose_workers_all_wait(
+    emulator: Emulator, engine: tuple[str, Engine]
+) -> None:
+    """The SDK's server has four worker threads: five completions waiting at once must not
+    leave the engine's Cancel queued behind them."""
+    emulator.configure(job_seconds=900)
+    with dynamic_server(engine=engine[0]) as stub:
+        configure(stub, emulator)
+        targets = [dynamic_trigger(stub) for _ in range(5)]
+        # The fifth waits beside the four, not queued behind them (until the wait's timeout).
+        waits = [dynamic_wait(stub, emulator, target) for target in targets]
+        cancelled = time.monotonic()
+        stub.Cancel(empty_pb2.Empty(), timeout=PROMPT_SECONDS)
+        for waiting in waits:
+            waiting.join(PROMPT_SECONDS)
+            assert waiting.error and "the Pulumi engine cancelled" in waiting.error
+        assert time.monotonic() - cancelled < PROMPT_SECONDS
+        assert len(emulator.requests(method="POST")) == 5

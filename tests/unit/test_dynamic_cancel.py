@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import types
+from concurrent.futures import ThreadPoolExecutor
 
 from datagol_pulumi import dynamic_cancel, waiting
 from tests.conftest import _load_dynamic_server
@@ -18,6 +19,26 @@ def test_the_sdks_cancel_then_stops_the_waits_in_progress_and_answers_as_before(
         answer = servicer.Cancel(None, None)
         assert stop.stopped() and stop.reason == waiting.CANCELLED
     assert type(answer).__name__ == "Empty"
+    waiting._on_begin.remove(dynamic_cancel._make_room)  # this process is no dynamic server
+
+
+def test_a_wait_makes_room_in_the_pool_serving_it_so_other_calls_are_not_queued() -> None:
+    pool = ThreadPoolExecutor(max_workers=1)
+    waiting.when_waits_begin(dynamic_cancel._make_room)
+    try:
+        release = threading.Event()
+
+        def wait() -> None:
+            with waiting.stoppable():
+                release.wait(5)
+
+        held = pool.submit(wait)
+        assert pool.submit(lambda: "served").result(timeout=2) == "served"
+        release.set()
+        held.result(timeout=2)
+    finally:
+        waiting._on_begin.remove(dynamic_cancel._make_room)
+        pool.shutdown()
 
 
 def test_a_cancel_that_is_not_the_sdks_bare_answer_is_left_alone() -> None:

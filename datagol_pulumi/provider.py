@@ -154,7 +154,8 @@ class ExtractionRunGroupProvider(ClientProvider):
     """Many runs in one resource, triggered and awaited concurrently inside one operation.
 
     The engine runs every dynamic resource through one provider process with four gRPC worker
-    threads, so thirty-two waiting ExtractionRuns queue behind each other; a group does not.
+    threads (one more per wait in progress: see dynamic_cancel), so thirty-two ExtractionRuns
+    send their POSTs four at a time; a group sends up to ``max_concurrency`` at once.
     """
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:

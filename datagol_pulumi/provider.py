@@ -155,7 +155,7 @@ class ExtractionRunGroupProvider(ClientProvider):
 
     The engine runs every dynamic resource through one provider process with four gRPC worker
     threads (one more per wait in progress: see dynamic_cancel), so thirty-two ExtractionRuns
-    send their POSTs four at a time; a group sends up to ``max_concurrency`` at once.
+    send their POSTs a few at a time; a group sends up to ``max_concurrency`` at once.
     """
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:

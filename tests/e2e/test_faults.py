@@ -156,16 +156,22 @@ def triggers(stack) -> list[dict]:
     return [p for p in stack.posts() if p["path"].endswith("/run")]
 
 
-def test_ctrl_c_stops_a_long_wait_and_the_next_up_resumes_by_request_id(make_stack) -> None:
-    """Ctrl-C during a 15-minute wait: the engine's Cancel stops the completion's wait within
-    seconds; it records nothing, and the next `up` waits for the same request id, sending
-    nothing."""
-    stack = make_stack([run("a", **WAIT, timeout_seconds=900)])
+@pytest.mark.parametrize("count", [1, 6])
+def test_ctrl_c_stops_a_long_wait_and_the_next_up_resumes_by_request_id(make_stack, count) -> None:
+    """Ctrl-C during a 15-minute wait: the engine's Cancel stops the completions' waits within
+    seconds (six: more than the SDK server's four worker threads); they record nothing, and
+    the next `up` waits for the same request ids, sending nothing."""
+    names = ["a", "b", "c", "d", "e", "f"][:count]
+    stack = make_stack([run(name, **WAIT, timeout_seconds=900) for name in names])
     stack.emulator.configure(job_seconds=900)
     process = stack.start_up()
     try:
-        # The completion is polling (its second read: the wait is under way).
-        wait_until(lambda: len(stack.emulator.requests(method="GET")) >= 2)
+        # Every completion is polling (a second read of each: the waits are under way).
+        def polling() -> bool:
+            reads = [r["path"] for r in stack.emulator.requests(method="GET")]
+            return len(set(reads)) == count and len(reads) >= 2 * count
+
+        wait_until(polling)
         interrupted = time.monotonic()
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=120)
@@ -174,20 +180,21 @@ def test_ctrl_c_stops_a_long_wait_and_the_next_up_resumes_by_request_id(make_sta
         process.kill()
     assert took < 30, (took, output)
     assert "^C received; cancelling" in output and process.returncode != 0
-    [request_id] = stack.emulator.jobs
-    assert f"Stopped waiting for run {request_id}: the Pulumi engine cancelled" in output
-    assert len(triggers(stack)) == 1
-    # The run was recorded when DataGOL answered; its completion recorded nothing.
-    [state] = stack.resources()
-    assert state["outputs"]["request_id"] == request_id
+    request_ids = set(stack.emulator.jobs)
+    for request_id in request_ids:
+        assert f"Stopped waiting for run {request_id}: the Pulumi engine cancelled" in output
+    assert len(triggers(stack)) == count == len(request_ids)
+    # The runs were recorded when DataGOL answered; their completions recorded nothing.
+    assert {r["outputs"]["request_id"] for r in stack.resources()} == request_ids
     assert stack.completed() == {}
 
     stack.emulator.finish_jobs()
     stack.emulator.clear_requests()
     stack.up()
     assert triggers(stack) == []
-    assert stack.completed()["a"][""]["status"] == "COMPLETED"
-    assert stack.completed()["a"][""]["request_ids"] == [request_id]
+    completed = stack.completed()
+    assert {completed[name][""]["status"] for name in names} == {"COMPLETED"}
+    assert {completed[name][""]["request_ids"][0] for name in names} == request_ids
 
 
 def test_killed_during_a_wait_is_waited_for_again_never_resent(make_stack) -> None:

@@ -130,7 +130,10 @@ def main(argv: list[str] | None = None) -> None:
         waiting.stop_all(waiting.SHUTTING_DOWN)
         await server.stop(grace=STOP_GRACE_SECONDS)
 
-    asyncio.run(serve())
+    try:
+        asyncio.run(serve())
+    except KeyboardInterrupt:  # closed before its signal handlers were set
+        pass
 
 
 if __name__ == "__main__":

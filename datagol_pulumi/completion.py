@@ -17,7 +17,9 @@ Rules, stated once:
 * a run that finished with a failure status, did not finish in time, or whose status could not
   be read fails the step (:class:`~datagol_pulumi.errors.RunFailedError`). Nothing is recorded,
   so the next ``pulumi up`` waits again, by request id, and never sends a trigger. Change the
-  run's ``triggers`` to run it again, or stop waiting for it.
+  run's ``triggers`` to run it again, or stop waiting for it;
+* a wait stops within seconds when the engine cancels (Ctrl-C) or the provider is closed
+  (:mod:`datagol_pulumi.waiting`), and fails the step the same way: nothing recorded.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ from typing import Any
 
 from .client import DataGolClient, RunStatus, utc_now
 from .errors import ApiError, RunFailedError, TransportError
+from .progress import Progress
 from .validation import DEFAULT_POLL_INTERVAL_SECONDS, DEFAULT_TIMEOUT_SECONDS
+from .waiting import Stop, stoppable
 
 #: What a completion needs of each run it waits for (all outputs of the run): what identifies
 #: the trigger, how to wait, and what the run itself recorded (a run that waited inside its own
@@ -123,20 +127,32 @@ def await_request(
     timeout: float,
     deadline: float,
     then: str,
-    stop: Callable[[], bool] | None = None,
+    stop: Stop | None = None,
+    seen: Callable[[RunStatus], object] | None = None,
+    stopped_then: str = "",
 ) -> tuple[RunStatus | None, str | None]:
-    """Poll one request id until DataGOL reports a final status or ``deadline`` passes:
-    (its last status, None) on success, else (last status if any, why not). ``then`` says what
-    happens to a run that did not finish in time. The one wait both lifecycles use."""
+    """Poll one request id until DataGOL reports a final status, ``deadline`` passes or
+    ``stop`` is set: (its last status, None) on success, else (last status if any, why not).
+    ``then`` says what happens to a run that did not finish in time, ``stopped_then`` to one
+    whose wait was stopped (default: nothing recorded). The one wait both lifecycles use."""
+    stop = stop or Stop()
     try:
         last, timed_out = client.wait_for_run(
             request_id,
             poll_interval=poll_interval,
             timeout=max(0.0, deadline - time.monotonic()),
-            stop=stop,
+            stop=stop.stopped,
+            sleep=stop.sleep,
+            seen=seen,
         )
     except (ApiError, TransportError) as exc:
         return None, f"Run {request_id} was triggered, but its status could not be read: {exc}"
+    if timed_out and stop.reason:
+        return last, (
+            f"Stopped waiting for run {request_id}: {stop.reason} (last status "
+            f"{last.status or 'unknown'}). It may still be running; "
+            f"{stopped_then or STOPPED_THEN}"
+        )
     if timed_out:
         return last, (
             f"Run {request_id} did not finish within {timeout:g} s (last status "
@@ -152,6 +168,8 @@ RERUN_HINT = (
     "waiting for it."
 )
 NOTHING_SENT_AGAIN = "The next `pulumi up` reads it again; nothing is sent."
+#: What follows a wait that was stopped (Ctrl-C, the provider closed): nothing was recorded.
+STOPPED_THEN = "nothing is recorded, and the next `pulumi up` waits for it again by request id."
 
 
 def needs_await(run: Mapping[str, Any], old: Mapping[str, Any] | None) -> bool:
@@ -179,8 +197,13 @@ def await_runs(
     previous: Mapping[str, Mapping[str, Any]],
     *,
     max_concurrency: int = 16,
+    report: Callable[[str], object] | None = None,
+    names_secret: bool = True,
 ) -> dict[str, dict[str, Any]]:
-    """Per key, the final status of its run; raises RunFailedError when one did not succeed."""
+    """Per key, the final status of its run; raises RunFailedError when one did not succeed
+    or the wait was stopped (see :mod:`datagol_pulumi.waiting`). ``report`` is told, now and
+    then, which runs are still pending (see :class:`~datagol_pulumi.progress.Progress`), by
+    key unless ``names_secret``."""
     results: dict[str, dict[str, Any]] = {}
     todo = []
     for key, run in runs.items():
@@ -194,10 +217,19 @@ def await_runs(
     failures: dict[str, str] = {}
     if todo:
         workers = max(1, min(max_concurrency, len(todo)))
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for key, (outcome, failure) in zip(
-                todo, pool.map(lambda k: _await_one(client, runs[k]), todo), strict=True
-            ):
+        with (
+            stoppable() as stop,
+            Progress(todo, report, names_secret=names_secret) as progress,
+            ThreadPoolExecutor(max_workers=workers) as pool,
+        ):
+
+            def one(key: str) -> tuple[dict[str, Any], str]:
+                try:
+                    return _await_one(client, runs[key], stop, progress.seen(key))
+                finally:
+                    progress.done(key)
+
+            for key, (outcome, failure) in zip(todo, pool.map(one, todo), strict=True):
                 results[key] = outcome
                 if failure:
                     failures[key] = failure
@@ -206,7 +238,12 @@ def await_runs(
     return {key: results[key] for key in runs}
 
 
-def _await_one(client: DataGolClient, run: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
+def _await_one(
+    client: DataGolClient,
+    run: Mapping[str, Any],
+    stop: Stop | None = None,
+    seen: Callable[[RunStatus], object] | None = None,
+) -> tuple[dict[str, Any], str]:
     """(outputs, failure) for one run: every request id it has, polled to a final status, or
     taken from the run's own record where that already says how each batch ended."""
     recorded = _recorded_outcome(run)
@@ -232,10 +269,14 @@ def _await_one(client: DataGolClient, run: Mapping[str, Any]) -> tuple[dict[str,
             deadline=deadline,
             then="the next `pulumi up` waits for it again (nothing is sent), or raise "
             "timeout_seconds.",
+            stop=stop,
+            seen=seen,
         )
         if problem:
-            failed = last is not None and last.outcome == "failed"
-            return outs, f"{problem} {RERUN_HINT if failed else NOTHING_SENT_AGAIN}"
+            if last is None:  # the status could not be read
+                return outs, f"{problem} {NOTHING_SENT_AGAIN}"
+            # A timeout or a stop already says what the next `up` does.
+            return outs, f"{problem} {RERUN_HINT}" if last.outcome == "failed" else problem
         assert last is not None
         message = last.message or message
         statuses.append(last.status or "")

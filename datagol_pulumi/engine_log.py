@@ -31,11 +31,23 @@ def _stub(address: str) -> Any:
 
 def info(address: str, urn: str, message: str) -> bool:
     """Send ``message`` as an info diagnostic of ``urn``; whether the engine took it."""
+    return _log(address, urn, message, ephemeral=False)
+
+
+def status(address: str, urn: str, message: str) -> bool:
+    """Send ``message`` as the status of ``urn`` (ephemeral: the CLI shows it on the
+    resource's line while the step lasts, not among the diagnostics); whether it was taken."""
+    return _log(address, urn, message, ephemeral=True)
+
+
+def _log(address: str, urn: str, message: str, *, ephemeral: bool) -> bool:
     from pulumi.runtime.proto import engine_pb2
 
     try:
         _stub(address).Log(
-            engine_pb2.LogRequest(severity=engine_pb2.INFO, message=message, urn=urn or ""),
+            engine_pb2.LogRequest(
+                severity=engine_pb2.INFO, message=message, urn=urn or "", ephemeral=ephemeral
+            ),
             timeout=TIMEOUT_SECONDS,
         )
     except Exception:  # noqa: BLE001 - a message is never worth failing the operation for

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from pulumi.runtime import rpc
 
+from . import engine_link, engine_log
 from .client import DataGolClient
 from .completion import await_runs, has_changes
 from .config import KEYS, LEGACY_SECRET_NAMES_KEY, STACK_SCOPE_KEY, Settings
@@ -44,6 +45,9 @@ REPLACE_ON_CHANGES_KEY = "__replace_on_changes"
 #: Set by the program when an ExtractionRunCompletion waits for the run: its create and update
 #: then return once DataGOL answered the POSTs, so that state holds the request ids at once.
 AWAITED_BY_COMPLETION_KEY = "__awaited_by_completion"
+
+#: Whether a completion's run keys come from a secret value: its progress then names none.
+NAMES_SECRET_KEY = "__names_secret"
 
 _RUN_KEYS = (REPLACE_ON_CHANGES_KEY, URN_KEY, AWAITED_BY_COMPLETION_KEY, SECRET_INPUTS_KEY)
 _GROUP_KEYS = (URN_KEY, SECRET_KEYS_KEY, AWAITED_BY_COMPLETION_KEY)
@@ -315,6 +319,19 @@ def _await(
     props = plain(props)
     max_concurrency = int(props.get("max_concurrency") or 16)
     runs = await_runs(
-        context.lazy_client(), props.get("runs") or {}, previous, max_concurrency=max_concurrency
+        context.lazy_client(),
+        props.get("runs") or {},
+        previous,
+        max_concurrency=max_concurrency,
+        report=_progress_report(props.get(URN_KEY)),
+        names_secret=props.get(NAMES_SECRET_KEY) is not False,
     )
     return {"runs": runs, "max_concurrency": max_concurrency}
+
+
+def _progress_report(urn: Any) -> Callable[[str], object] | None:
+    """Where a wait's progress goes: a status message of the completion, shown by the CLI."""
+    address = engine_link.address()
+    if not address or not isinstance(urn, str) or not urn:
+        return None
+    return lambda text: engine_log.status(address, urn, text)

@@ -10,6 +10,7 @@ of program CPU per run there, more than the engine and the provider together (B8
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Generator, Mapping
 from typing import Any
 
@@ -85,3 +86,32 @@ class _Part:
 
     async def _value(self) -> Any:
         return self.pick(await self.joined.load())
+
+
+def run_urn(resource_name: str, type_: str, opts: pulumi.ResourceOptions | None) -> Any:
+    """The URN the engine gives the resource, as an input: the provider's create gets none."""
+    parent = opts.parent if opts else None
+    if parent is None:
+        # What pulumi.create_urn computes without a parent, without its four Outputs.
+        return f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{type_}::{resource_name}"
+    urn = pulumi.create_urn(resource_name, type_, parent=parent)
+    # Without a dependency on the parent: the SDK expands a dependency on a component to its
+    # children, this run among them, which would be a cycle.
+    return pulumi.Output(set(), urn.future(), urn.is_known(), urn.is_secret())
+
+
+def secrecy_of(value: Any) -> pulumi.Output[bool]:
+    """Whether ``value`` is (or holds) a secret Output, as a plain value known at preview."""
+    output = pulumi.Output.from_input(value)
+
+    async def secret() -> bool:
+        return bool(await output.is_secret())
+
+    return pulumi.Output(set(), secret(), _done(True), _done(False))
+
+
+def _done(value: bool) -> asyncio.Future[bool]:
+    # A done future, not a coroutine: one never awaited warns at exit.
+    future: asyncio.Future[bool] = asyncio.Future()  # on the program's loop, as the SDK's
+    future.set_result(value)
+    return future

@@ -22,12 +22,13 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from . import bill, engine_link, operations
+from . import bill, dynamic_cancel, engine_link, operations
 from .client import DataGolClient
 from .errors import DataGolError
 from .journal import InflightJournal
 from .operations import (  # noqa: F401 - the program's keys, named here for the resources
     AWAITED_BY_COMPLETION_KEY,
+    NAMES_SECRET_KEY,
     REPLACE_ON_CHANGES_KEY,
     SECRET_KEYS_KEY,
     URN_KEY,
@@ -83,7 +84,10 @@ class ClientProvider(ResourceProvider):
         self._context = Context(req.config)
         # In `python -m pulumi.dynamic <engine address>`: a provider whose engine is gone sends
         # nothing more and exits (see engine_link); elsewhere (tests, tools) nothing is watched.
-        engine_link.watch(engine_link.address_from_argv())
+        address = engine_link.address_from_argv()
+        engine_link.watch(address)
+        if address is not None:
+            dynamic_cancel.install()  # Ctrl-C stops a completion's wait (see dynamic_cancel)
 
     def context(self) -> Context:
         context: Context | None = getattr(self, "_context", None)
@@ -150,7 +154,8 @@ class ExtractionRunGroupProvider(ClientProvider):
     """Many runs in one resource, triggered and awaited concurrently inside one operation.
 
     The engine runs every dynamic resource through one provider process with four gRPC worker
-    threads, so thirty-two waiting ExtractionRuns queue behind each other; a group does not.
+    threads (one more per wait in progress: see dynamic_cancel), so thirty-two ExtractionRuns
+    send their POSTs a few at a time; a group sends up to ``max_concurrency`` at once.
     """
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
@@ -177,7 +182,10 @@ class ExtractionRunCompletionProvider(ClientProvider):
     """
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        return CheckResult({k: v for k, v in news.items() if not k.startswith("__")}, [])
+        kept = (URN_KEY, NAMES_SECRET_KEY)  # where the wait's progress goes, and how named
+        return CheckResult(
+            {k: v for k, v in news.items() if not k.startswith("__") or k in kept}, []
+        )
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         return _diff_result(operations.diff_completion(olds, news))

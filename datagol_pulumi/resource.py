@@ -22,7 +22,7 @@ import pulumi.dynamic
 
 from .errors import ConfigurationError, RunFailedError
 from .exact import exact_input
-from .outputs import joined, untrack_own_outputs
+from .outputs import joined, run_urn, untrack_own_outputs
 from .provider import (
     AWAITED_BY_COMPLETION_KEY,
     REPLACE_ON_CHANGES_KEY,
@@ -269,18 +269,6 @@ def _constant(value: bool) -> asyncio.Future[bool]:
     future: asyncio.Future[bool] = asyncio.Future()  # on the program's loop, as the SDK's
     future.set_result(value)
     return future
-
-
-def run_urn(resource_name: str, type_: str, opts: pulumi.ResourceOptions | None) -> Any:
-    """The URN the engine gives the resource, as an input: the provider's create gets none."""
-    parent = opts.parent if opts else None
-    if parent is None:
-        # What pulumi.create_urn computes without a parent, without its four Outputs.
-        return f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{type_}::{resource_name}"
-    urn = pulumi.create_urn(resource_name, type_, parent=parent)
-    # Without a dependency on the parent: the SDK expands a dependency on a component to its
-    # children, this run among them, which would be a cycle.
-    return pulumi.Output(set(), urn.future(), urn.is_known(), urn.is_secret())
 
 
 class ExtractionRun(pulumi.dynamic.Resource, module="datagol", name="ExtractionRun"):

@@ -19,10 +19,12 @@ import pulumi.dynamic
 from pulumi.resource import DependencyResource
 
 from .completion import TARGET_KEYS
-from .outputs import joined, untrack_own_outputs
+from .operations import NAMES_SECRET_KEY, URN_KEY
+from .outputs import joined, run_urn, secrecy_of, untrack_own_outputs
 from .provider import ExtractionRunCompletionProvider
 from .provider_resource import chooses_provider, implicit_provider
 
+COMPLETION_TYPE = "pulumi-python:dynamic/datagol:ExtractionRunCompletion"
 #: Run outputs that the completion's result replaces once it has awaited the run.
 FINISHED_OUTPUTS = ("status", "message", "error", "finished_at", "duration_seconds")
 
@@ -44,7 +46,13 @@ class ExtractionRunCompletion(
         max_concurrency: pulumi.Input[int] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        props = {"runs": runs, "max_concurrency": max_concurrency}
+        props = {
+            "runs": runs,
+            "max_concurrency": max_concurrency,
+            # Where the wait's progress is shown, and whether it may name the runs' keys.
+            URN_KEY: run_urn(resource_name, COMPLETION_TYPE, opts),
+            NAMES_SECRET_KEY: secrecy_of(runs),
+        }
         super().__init__(ExtractionRunCompletionProvider(), resource_name, props, opts)
         untrack_own_outputs(self)
 

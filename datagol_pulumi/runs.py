@@ -42,6 +42,7 @@ from .validation import (
     TRIGGER_PROPERTIES,
     check_run,
 )
+from .waiting import stoppable
 
 #: Outputs a run adds to the echo of its inputs (``rows`` excepted).
 RUN_OUTPUTS = names(properties.RUN_OUTPUTS)
@@ -266,31 +267,35 @@ class Operation:
         poll_interval = inputs.get("poll_interval_seconds") or DEFAULT_POLL_INTERVAL_SECONDS
         timeout = inputs.get("timeout_seconds") or DEFAULT_TIMEOUT_SECONDS
         deadline = time.monotonic() + timeout
-        for index in accepted:
-            self.current = index
-            batch = self.ledger.batches[index]
-            if batch.request_id is None:
-                batch.error = NO_REQUEST_ID
-                return
-            last, batch.error = await_request(
-                self.client,
-                batch.request_id,
-                poll_interval=poll_interval,
-                timeout=timeout,
-                deadline=deadline,
-                then="raise timeout_seconds to wait longer, or `pulumi refresh` later to read "
-                "its status.",
-                # An engine that is gone records nothing: stop polling (the journal keeps the
-                # request ids, and the next `up` re-attaches to them).
-                stop=engine_link.gone,
-            )
-            if last is not None:
-                batch.status = last.status or batch.status
-                self.message = last.message or self.message
-                if last.final:
-                    batch.outcome = last.outcome
-            if batch.error:
-                return
+        # Ctrl-C (the engine's Cancel) stops this wait too: the run is recorded as answered.
+        with stoppable() as stop:
+            for index in accepted:
+                self.current = index
+                batch = self.ledger.batches[index]
+                if batch.request_id is None:
+                    batch.error = NO_REQUEST_ID
+                    return
+                last, batch.error = await_request(
+                    self.client,
+                    batch.request_id,
+                    poll_interval=poll_interval,
+                    timeout=timeout,
+                    deadline=deadline,
+                    then="raise timeout_seconds to wait longer, or `pulumi refresh` later to "
+                    "read its status.",
+                    # An engine that is gone records nothing: the wait stops polling then (the
+                    # journal keeps the request ids, and the next `up` re-attaches to them).
+                    stop=stop,
+                    stopped_then="the run is recorded with its request id; `pulumi refresh` "
+                    "later reads its status.",
+                )
+                if last is not None:
+                    batch.status = last.status or batch.status
+                    self.message = last.message or self.message
+                    if last.final:
+                        batch.outcome = last.outcome
+                if batch.error:
+                    return
         self.finished_at = utc_now()
         self.duration = round(time.monotonic() - self.started, 3)
 

@@ -136,18 +136,24 @@ class DataGolClient:
         poll_interval: float,
         timeout: float,
         stop: Callable[[], bool] | None = None,
+        sleep: Callable[[float], object] = time.sleep,
+        seen: Callable[[RunStatus], object] | None = None,
     ) -> tuple[RunStatus, bool]:
         """Poll until a final status or ``timeout`` seconds, or until ``stop()`` says to;
-        returns (last status, whether it ended without a final status)."""
+        returns (last status, whether it ended without a final status). ``sleep`` waits
+        between polls (a wait that can be stopped returns from it early); ``seen`` is told
+        each status read."""
         deadline = time.monotonic() + timeout
         while True:
             status = self.poll_status(request_id)
+            if seen is not None:
+                seen(status)
             remaining = deadline - time.monotonic()
             if status.final:
                 return status, False
             if remaining <= 0 or (stop is not None and stop()):
                 return status, True
-            time.sleep(min(poll_interval, remaining))
+            sleep(min(poll_interval, remaining))
 
     def _request(
         self,

@@ -79,6 +79,7 @@ def _route(
             ),
             "DELETE": lambda: {"deleted": emulator.delete_extraction(_ident(payload))},
         },
+        "/_emulator/jobs/finish": {"POST": lambda: {"finished": emulator.finish_jobs()}},
         "/_emulator/reset": {"POST": lambda: (emulator.reset(), {"ok": True})[1]},
     }
     route = routes.get(path.rstrip("/"))
@@ -224,6 +225,9 @@ class EmulatorControl:
 
     def delete_extraction(self, ident: int) -> bool:
         return self._call("DELETE", "/_emulator/extractions", {"id": ident})["deleted"]
+
+    def finish_jobs(self) -> int:
+        return self._call("POST", "/_emulator/jobs/finish")["finished"]
 
     def reset(self) -> None:
         self._call("POST", "/_emulator/reset")

@@ -45,6 +45,15 @@ class JobBook:
         with self._lock:
             self._jobs.clear()
 
+    def finish(self) -> int:
+        """End every job still running now (its duration becomes its age); how many."""
+        now = time.time()
+        with self._lock:
+            running = [j for j in self._jobs.values() if now - j["created_at"] < j["duration"]]
+            for job in running:
+                job["duration"] = now - job["created_at"]
+        return len(running)
+
     def route(
         self,
         method: str,

@@ -180,6 +180,10 @@ class Emulator:
         """Delete a configuration out of band; False when there was none."""
         return self.extractions.remove(int(ident))
 
+    def finish_jobs(self) -> int:
+        """End every job still running now, with its final status; how many there were."""
+        return self.job_book.finish()
+
     def reset(self) -> None:
         """Back to the constructor's settings, with no records, jobs, faults or issued tokens."""
         with self._lock:

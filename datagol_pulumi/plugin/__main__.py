@@ -5,8 +5,13 @@ Imports are deferred to ``main`` so that ``--version`` and the engine's start st
 
 from __future__ import annotations
 
+import signal
 import sys
 from typing import Any
+
+#: Seconds the operations in flight have to answer once the plugin is closed (the engine kills
+#: it ~5 s after its SIGINT): enough for a stopped wait's answer.
+STOP_GRACE_SECONDS = 3.0
 
 
 def _servicer_class() -> type:
@@ -99,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
     from pulumi.runtime.proto import provider_pb2_grpc
 
-    from .. import engine_link
+    from .. import engine_link, waiting
     from .provider import DataGolProvider
 
     # A provider whose engine is gone sends nothing more and exits (see engine_link).
@@ -112,14 +117,22 @@ def main(argv: list[str] | None = None) -> None:
         )
         provider_pb2_grpc.add_ResourceProviderServicer_to_server(servicer, server)
         port = server.add_insecure_port(address="127.0.0.1:0")
+        closed = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, closed.set)
         await server.start()
         sys.stdout.write(f"{port}\n")
         sys.stdout.flush()
-        await server.wait_for_termination()
+        await closed.wait()
+        # Closed by the engine (SIGINT) or stopped (SIGTERM): a wait in progress stops and
+        # its operation answers that nothing was recorded, before the server goes.
+        waiting.stop_all(waiting.SHUTTING_DOWN)
+        await server.stop(grace=STOP_GRACE_SECONDS)
 
     try:
         asyncio.run(serve())
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # closed before its signal handlers were set
         pass
 
 

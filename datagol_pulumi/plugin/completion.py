@@ -49,7 +49,7 @@ from pulumi.runtime import rpc
 from .. import operations
 from ..completion import NO_REQUEST_ID, RERUN_HINT, TARGET_KEYS, awaited_by_completion, summary
 from ..errors import ConfigurationError, RunFailedError
-from ..operations import Context
+from ..operations import NAMES_SECRET_KEY, URN_KEY, Context
 from ..properties import RUN_INPUTS, RUN_OUTPUTS, Prop, camel, snake
 from ..wire import is_unknown
 from . import translate
@@ -309,8 +309,13 @@ def _awaited(call: Any, *args: Any) -> Any:
         raise RunFailedError(_plugin_text(str(exc))) from None
 
 
+def _shown(urn: str, props: Mapping[str, PropertyValue]) -> dict[str, Any]:
+    """Where the wait's progress is shown, and whether it may name the run keys."""
+    return {URN_KEY: urn, NAMES_SECRET_KEY: "*" in _secret_keys(props)}
+
+
 async def create(context: Context, request: CreateRequest) -> CreateResponse:
-    props = _core(_values(request.properties))
+    props = {**_core(_values(request.properties)), **_shown(request.urn, request.properties)}
     resource_id, outs = await asyncio.to_thread(
         _awaited, operations.create_completion, context, props
     )
@@ -321,7 +326,7 @@ async def create(context: Context, request: CreateRequest) -> CreateResponse:
 
 async def update(context: Context, request: UpdateRequest) -> UpdateResponse:
     olds = {"runs": _previous(_values(request.olds))}
-    news = _core(_values(request.news))
+    news = {**_core(_values(request.news)), **_shown(request.urn, request.news)}
     outs = await asyncio.to_thread(_awaited, operations.update_completion, context, olds, news)
     return UpdateResponse(properties=_out(outs, _secret_keys(request.news)))
 

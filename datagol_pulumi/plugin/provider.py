@@ -38,7 +38,7 @@ from pulumi.provider.experimental.provider import (
     UpdateResponse,
 )
 
-from .. import bill, operations
+from .. import bill, operations, waiting
 from ..config import NAMESPACE, STACK_SCOPE_KEY
 from ..errors import ConfigurationError
 from ..exact import maybe_rounded
@@ -99,6 +99,11 @@ class DataGolProvider(Provider):
         self._config: dict[str, Any] = {}
         self._context = Context()
         self._scoped = False
+
+    async def cancel(self) -> None:
+        # The engine's Cancel (Ctrl-C, and the end of every deployment): the waits in progress
+        # stop and record nothing; the next `pulumi up` waits again by request id.
+        waiting.stop_all()
 
     async def get_schema(self, request: GetSchemaRequest) -> GetSchemaResponse:
         return GetSchemaResponse(schema_json())

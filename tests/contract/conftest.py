@@ -27,7 +27,9 @@ def provider_process(
     try:
         port = int(process.stdout.readline())
         channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-        yield provider_pb2_grpc.ResourceProviderStub(channel)
+        stub = provider_pb2_grpc.ResourceProviderStub(channel)
+        stub.process = process  # for tests that signal it as the engine or a runner would
+        yield stub
         channel.close()
     finally:
         # As the engine closes a plugin: SIGINT, and a kill only if it has not exited in 5 s.
@@ -45,12 +47,13 @@ def provider_process(
 
 @contextmanager
 def dynamic_server(
-    env: dict[str, str] | None = None,
+    env: dict[str, str] | None = None, engine: str | None = None
 ) -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
-    """`python -m pulumi.dynamic`, with DATAGOL_* of this process left out and ``env`` added;
-    its in-flight journal in a folder of its own, never the user's."""
+    """`python -m pulumi.dynamic [engine]`, with DATAGOL_* of this process left out and ``env``
+    added; its in-flight journal in a folder of its own, never the user's. ``engine``: the
+    engine's address, as the engine passes it."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("DATAGOL_")}
-    command = [sys.executable, "-u", "-m", "pulumi.dynamic"]
+    command = [sys.executable, "-u", "-m", "pulumi.dynamic", *([engine] if engine else [])]
     with tempfile.TemporaryDirectory() as journal:
         own = {"PULUMI_PROJECT": "datagol-pulumi", "DATAGOL_JOURNAL_DIR": journal}
         with provider_process(command, {**base, **own, **(env or {})}) as stub:

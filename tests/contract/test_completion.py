@@ -84,8 +84,11 @@ def test_a_run_that_does_not_finish_in_time_is_awaited_again_by_the_next_attempt
     emulator.configure(job_seconds=1.0)
     runs, completions = make_provider(), make_provider(ExtractionRunCompletionProvider)
     run = runs.create(awaited_run(timeout_seconds=0.2)).outs
-    with pytest.raises(RunFailedError, match="did not finish within 0.2 s.*waits for it again"):
+    with pytest.raises(
+        RunFailedError, match="did not finish within 0.2 s.*waits for it again"
+    ) as e:
         completions.create({"runs": {"": target(run)}})
+    assert str(e.value).count("nothing is sent") == 1  # said once, not once more as a hint
     patient = {**target(run), "timeout_seconds": 5.0}
     done = completions.create({"runs": {"": patient}}).outs["runs"][""]
     assert done["status"] == "COMPLETED"

@@ -858,6 +858,10 @@ def test_control_client(emulator: Emulator, http: requests.Session, post) -> Non
     assert (response.status_code, response.headers["Retry-After"]) == (503, "3")
     request_id = post().json()["requestId"]
     assert control.jobs[request_id]["status"] == "QUEUED"
+    # A job that would run 30 s ends now, with its final status; a finished one stays as is.
+    assert control.finish_jobs() == 1
+    assert control.jobs[request_id]["status"] == "COMPLETED"
+    assert control.finish_jobs() == 0
 
     recorded = control.requests()
     assert [r["status"] for r in recorded] == [503, 200]

@@ -149,6 +149,7 @@ def test_a_run_not_finished_in_time_is_awaited_again_with_the_completions_timeou
         lambda: create(plugin, COMPLETION_URN, {"run": target, "timeoutSeconds": 0.2})
     )
     assert "did not finish within 0.2 s" in text and "raise timeoutSeconds" in text
+    assert text.count("nothing is sent") == 1
     _, done = create(plugin, COMPLETION_URN, {"run": target, **FAST})  # the run's 60 s
     assert done["status"] == "COMPLETED"
     assert len(emulator.requests(method="POST")) == 1

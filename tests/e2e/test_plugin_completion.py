@@ -7,6 +7,7 @@ what the emulator received.
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import tarfile
@@ -91,6 +92,14 @@ def test_a_yaml_program_killed_mid_wait_is_awaited_by_another_runner_without_a_r
     stack.emulator.clear_requests()
     assert "6 unchanged" in retry.up().stdout
     assert stack.emulator.requests() == []
+
+
+def test_the_yaml_completions_show_what_is_pending_while_they_wait(stack: Stack) -> None:
+    text = stack.up().stdout
+    lines = [line for line in text.splitlines() if "ExtractionRunCompletion" in line]
+    # The group's completion names its pending keys; the run's shows its status.
+    assert any("seedFinished" in s and "[0/2] pending: invoices " in s for s in lines), text
+    assert any("contractsFinished" in s and "waiting " in s for s in lines), text
 
 
 def test_a_failed_run_fails_the_yaml_up_and_its_completion_records_nothing(stack: Stack) -> None:
@@ -213,3 +222,35 @@ def test_a_plugin_stack_deployed_before_the_completion_upgrades_with_no_diff_and
     done = completions(stack)
     assert done["done"]["status"] == done["groupDone"]["status"] == "COMPLETED"
     assert done["done"]["requestIds"] == old["outputs"]["requestIds"]
+
+
+def test_ctrl_c_stops_the_yaml_waits_and_the_next_up_resumes_by_request_id(stack: Stack) -> None:
+    """The plugin hears the engine's Cancel: a 15-minute wait ends the CLI within seconds,
+    records nothing, and the next `up` waits for the same request ids, sending none again."""
+    stack.emulator.configure(job_seconds=900)
+    process = stack.start_up()
+    try:
+        wait_until(lambda: len(stack.posts()) == 3)
+        wait_until(lambda: len(stack.emulator.requests(method="GET")) >= 3)  # polling
+        interrupted = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=120)
+        took = time.monotonic() - interrupted
+    finally:
+        process.kill()
+    assert took < 30, (took, output)
+    assert "^C received; cancelling" in output and process.returncode != 0
+    assert "Stopped waiting for run" in output and "the Pulumi engine cancelled" in output
+    accepted = {p["request_id"]: extraction(p) for p in stack.posts() if p["path"].endswith("/run")}
+    assert sorted(accepted.values()) == sorted(AWAITED)
+    assert completions(stack) == {}  # nothing recorded
+
+    stack.emulator.finish_jobs()
+    stack.emulator.clear_requests()
+    stack.emulator.configure(job_seconds=0)
+    stack.up()
+    # The only POST is the dependent run, never sent before; the waits read the same ids.
+    assert [extraction(p) for p in stack.posts() if p["path"].endswith("/run")] == [DEPENDENT]
+    done = completions(stack)
+    awaited = done["contractsFinished"]["requestIds"] + done["seedFinished"]["requestIds"]
+    assert sorted(awaited) == sorted(accepted)

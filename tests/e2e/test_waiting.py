@@ -70,6 +70,9 @@ def test_timeout_says_how_long_and_the_next_up_waits_again(make_stack) -> None:
     assert result.returncode != 0
     assert "did not finish within 1 s" in text
     assert "waits for it again" in text and "raise timeout_seconds" in text
+    # Each line of the error says "nothing is sent" once (it used to end with it twice).
+    said = [line for line in text.splitlines() if "did not finish within 1 s" in line]
+    assert said and all(line.count("nothing is sent") == 1 for line in said), said
     assert len(stack.posts()) == 1
     stack.emulator.clear_requests()
     stack.set_runs([run("slow", timeout_seconds=30, **WAIT)])
@@ -125,3 +128,24 @@ def test_group_failure_names_the_key_and_keeps_the_others(make_stack) -> None:
     stack.emulator.clear_requests()
     stack.up(check=False)  # fails again, reading bad's status; never triggers
     assert stack.posts() == []
+
+
+def test_a_waited_group_shows_which_runs_are_pending_while_it_waits(make_stack) -> None:
+    runs = {
+        "fast": run("fast", extraction_id="ext-1", **WAIT),
+        "middle": run("middle", extraction_id="ext-2", **WAIT),
+        "slow": run("slow", extraction_id="ext-3", **WAIT),
+    }
+    stack = make_stack(list(runs.values()), group=True)
+    seconds = {"ext-1": 1.5, "ext-2": 4.5, "ext-3": 7.5}
+    stack.emulator.configure(job_seconds_by_extraction=seconds)
+    text = stack.up().stdout
+    # The completion's status line, as each run ends: pending keys, last status, time waited.
+    lines = [line for line in text.splitlines() if "ExtractionRunCompletion" in line]
+    shown = [line.split("waiting ", 1)[1] for line in lines if "waiting " in line]
+    assert any("[0/3] pending: fast " in s and "slow QUEUED" in s for s in shown), text
+    assert any("[1/3] pending: middle RUNNING, slow " in s for s in shown), text
+    assert any("[2/3] pending: slow RUNNING" in s for s in shown), text
+    # Throttled: a message when something changed, not one per poll (~75 polls here).
+    assert len(shown) <= 8, shown
+    assert stack.outputs()["slow"]["status"] == "COMPLETED"

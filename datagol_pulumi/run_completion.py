@@ -1,4 +1,4 @@
-"""``ExtractionRunCompletion``: the step that waits for runs, declared beside the runs it awaits.
+"""``ExtractionRunCompletion``: the step that waits for runs, a child of the run or group it awaits.
 
 An :class:`~datagol_pulumi.ExtractionRun` (or group) that waits for completion declares one: the
 run's create returns once DataGOL answered, so the engine records its request ids in the stack's

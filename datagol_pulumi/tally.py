@@ -301,10 +301,10 @@ def _alive(pid: str, start: str | None) -> bool:
 
 def _start_time(pid: int) -> str | None:
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        line = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return stat.rsplit(")", 1)[-1].split()[19]  # field 22, counted after the command name
+    return line.rsplit(")", 1)[-1].split()[19]  # field 22, counted after the command name
 
 
 def _remove_stale(folder: Path) -> None:

@@ -22,6 +22,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from . import tally
+
 #: How often the watcher looks (a connect costs ~0.1 ms; no trigger pays for it).
 CHECK_SECONDS = 1.0
 #: How long an operation in flight may take to return once the engine is gone, before exiting.
@@ -113,4 +115,5 @@ def _watch() -> None:
     deadline = time.monotonic() + EXIT_GRACE_SECONDS
     while _active and time.monotonic() < deadline:
         time.sleep(0.1)
+    tally.release()  # os._exit skips atexit, where it runs otherwise
     os._exit(0)

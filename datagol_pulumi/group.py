@@ -127,7 +127,7 @@ class ExtractionRunGroup(pulumi.dynamic.Resource, module="datagol", name="Extrac
                 self.results.apply(lambda results: {k: target(r) for k, r in results.items()}),
             ),
             max_concurrency=after(self, self.max_concurrency),
-            opts=completion_options(opts),
+            opts=completion_options(self, opts),
         )
         self.results = pulumi.Output.all(self.results, completion.runs).apply(
             lambda values: {

@@ -350,7 +350,7 @@ class ExtractionRun(pulumi.dynamic.Resource, module="datagol", name="ExtractionR
 
     def _await_completion(self, resource_name: str, opts: pulumi.ResourceOptions | None) -> None:
         completion = ExtractionRunCompletion(
-            resource_name, runs={"": target_of(self)}, opts=completion_options(opts)
+            resource_name, runs={"": target_of(self)}, opts=completion_options(self, opts)
         )
         result = completion.runs.apply(lambda runs: runs.get("") or {})
         for name in FINISHED_OUTPUTS:

@@ -1,4 +1,4 @@
-"""``ExtractionRunCompletion``: the step that waits for runs, declared beside the runs it awaits.
+"""``ExtractionRunCompletion``: the step that waits for runs, a child of the run or group it awaits.
 
 An :class:`~datagol_pulumi.ExtractionRun` (or group) that waits for completion declares one: the
 run's create returns once DataGOL answered, so the engine records its request ids in the stack's
@@ -11,6 +11,7 @@ are the completion's.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -84,16 +85,38 @@ def after(resource: pulumi.CustomResource, value: pulumi.Output[Any]) -> pulumi.
     return pulumi.Output(resources(), value.future(), value.is_known(), value.is_secret())
 
 
-def completion_options(opts: pulumi.ResourceOptions | None) -> pulumi.ResourceOptions:
-    """Beside the run (same parent) and served by the run's provider."""
+def completion_options(
+    owner: pulumi.CustomResource, opts: pulumi.ResourceOptions | None
+) -> pulumi.ResourceOptions:
+    """The options of the completion that ``owner`` (a run or group, declared with ``opts``)
+    waits by: a child of ``owner``, served by its provider.
+
+    As a child its URN holds the owner's type, so it can share no URN with any resource a
+    program declares beside it (a run and a group named alike once had one completion URN).
+    Until 0.3.0 it stood beside its owner, under the same parent: aliased to that URN, an
+    existing completion keeps its state and nothing is sent. Call before :func:`finish_with`.
+    """
+    parent = opts.parent if opts else None
     ours = pulumi.ResourceOptions(
-        parent=opts.parent if opts else None,
+        parent=own_urn_stand_in(owner),
         provider=opts.provider if opts else None,
         providers=opts.providers if opts else None,
+        aliases=[pulumi.Alias(parent=parent or pulumi.ROOT_STACK_RESOURCE)],
     )
     if not chooses_provider(opts):
         ours.provider = implicit_provider()
     return ours
+
+
+def own_urn_stand_in(owner: pulumi.CustomResource) -> pulumi.CustomResource:
+    """A shallow copy of ``owner`` that keeps the urn it has now, to parent its completion.
+
+    The SDK awaits a parent's urn before it registers a child, and :func:`finish_with` makes
+    the owner's urn wait for the completion: with the owner itself as the parent, each would
+    wait for the other. The copy shares everything else the SDK reads of a parent (providers,
+    protect, transformations, its set of children).
+    """
+    return copy.copy(owner)
 
 
 def finish_with(resource: pulumi.CustomResource, completion: ExtractionRunCompletion) -> None:

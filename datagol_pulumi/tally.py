@@ -4,21 +4,27 @@ One ``pulumi preview`` or ``pulumi up`` may start several provider processes: on
 provider (tenant), in both faces. Each is started with the address of the engine's gRPC server,
 which is the same for every provider of one deployment and different for the next one (the
 preview and the update of a `pulumi up` are two deployments with two addresses), so the count
-lives in a small file under the temp folder named after that address, changed under ``flock``.
-Within a process a lock serialises the engine's concurrent calls first.
+lives in a small file named after that address, changed under ``flock``, in a folder only this
+user can enter (0700: the count decides what an update may send). Within a process a lock
+serialises the engine's concurrent calls first.
 
-An address is reused once its engine is gone; a file whose recorded processes have all exited
-belongs to an earlier update and starts over. Where ``fcntl`` is missing (Windows) the count is
-per provider process only.
+The file lives as long as its update: the engine stops every provider of a deployment at its
+end (after the policy packs read the count), and the last of them to exit removes it
+(:func:`release`, at exit). A file whose recorded processes have all exited (killed, say)
+belongs to an earlier update: the next update removes it, and one that finds such a file under
+its own (reused) address starts over. Where ``fcntl`` is missing (Windows) the count is per
+provider process only.
 
 Without an engine address (tests, direct use) the count belongs to one tally object.
 """
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
+import stat
 import tempfile
 import threading
 import time
@@ -26,7 +32,9 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+from .errors import ConfigurationError
 
 try:
     import fcntl
@@ -35,7 +43,8 @@ except ImportError:  # pragma: no cover - Windows: one process's count only
 
 #: How many run names a tally keeps for messages (the count itself is exact).
 KEPT_NAMES = 10
-#: Files of finished updates older than this are removed by the next update.
+#: A file this old is removed by the next update even if a process of its pid still runs (a
+#: pid reused where /proc cannot tell the process apart).
 STALE_SECONDS = 7 * 24 * 3600
 
 
@@ -116,19 +125,34 @@ class Tally:
             if self.path is None or fcntl is None:
                 yield self._totals
                 return
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            with os.fdopen(fd, "r+", encoding="utf-8") as file:
-                fcntl.flock(file, fcntl.LOCK_EX)  # released when the file is closed
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            with _open_locked(self.path, create=True) as file:
                 data = _load(file.read())
                 totals = Totals.from_json(data) if _current(data) else Totals()
                 yield totals
                 pids = {p: s for p, s in (data.get("pids") or {}).items() if _alive(p, s)}
                 pids[str(os.getpid())] = _start_time(os.getpid())
-                file.seek(0)
-                file.truncate()
-                file.write(json.dumps({**totals.to_json(), "pids": pids}))
-                file.flush()
+                _rewrite(file, {**totals.to_json(), "pids": pids})
+
+    def release(self) -> None:
+        """This process is done with the update: it leaves the file's writers, and the last
+        writer to leave removes the file."""
+        if self.path is None or fcntl is None:
+            return
+        with self._lock:
+            try:
+                file = _open_locked(self.path, create=False)
+            except FileNotFoundError:
+                return
+            with file:
+                data = _load(file.read())
+                me = str(os.getpid())
+                pids = data.get("pids") or {}
+                others = {p: s for p, s in pids.items() if p != me and _alive(p, s)}
+                if others:
+                    _rewrite(file, {**data, "pids": others})
+                else:  # unlinked under the lock: a writer waiting for it opens the path anew
+                    self.path.unlink(missing_ok=True)
 
     def charge(
         self,
@@ -174,14 +198,77 @@ def for_update(address: str) -> Tally:
     with _TALLIES_LOCK:
         tally = _TALLIES.get(address)
         if tally is None:
-            tally = _TALLIES[address] = Tally(path_for(address))
-            _remove_stale(tally.path.parent if tally.path else None)
+            path = path_for(address)
+            if fcntl is not None:
+                _private(path.parent)
+                _remove_stale(path.parent)
+            if not _TALLIES:
+                atexit.register(release)
+            tally = _TALLIES[address] = Tally(path)
         return tally
 
 
+def release() -> None:
+    """The end of this process's part in its updates: each tally file it wrote loses it as a
+    writer, and the last writer removes the file (see :meth:`Tally.release`).
+
+    Registered with ``atexit`` by the first :func:`for_update`: the engine stops its providers
+    with SIGINT at the end of a deployment, and both faces then exit normally. Anything that
+    reads a tally at exit must do so before; calling this again does nothing.
+    """
+    with _TALLIES_LOCK:
+        tallies = list(_TALLIES.values())
+        _TALLIES.clear()
+    for tally in tallies:
+        tally.release()
+
+
 def path_for(address: str) -> Path:
+    """The file of the update at ``address`` (policy-pack/datagol_bill.py reads the same)."""
     folder = Path(tempfile.gettempdir()) / f"datagol-pulumi-updates-{_user()}"
     return folder / (hashlib.sha256(address.encode()).hexdigest()[:24] + ".json")
+
+
+def _private(folder: Path) -> None:
+    """Make ``folder`` if missing, and refuse one that another user could write: whoever can
+    change the count can lift the limit, or stop every update."""
+    try:
+        folder.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    info = os.lstat(folder)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        raise ConfigurationError(
+            f"{folder}, where the DataGOL providers of an update count what it triggers, is not "
+            "a folder of this user: remove it, or set TMPDIR to a folder of your own"
+        )
+    if stat.S_IMODE(info.st_mode) != 0o700:  # made by 0.3.0, open to read for everyone
+        os.chmod(folder, 0o700)
+
+
+def _open_locked(path: Path, *, create: bool) -> IO[str]:
+    """``path`` opened and locked (``flock``), the file that is at ``path`` once locked: a
+    file unlinked while this process waited for its lock is left for the new one."""
+    assert fcntl is not None
+    while True:
+        flags = os.O_RDWR | (os.O_CREAT if create else 0)
+        file = os.fdopen(os.open(path, flags, 0o600), "r+", encoding="utf-8")
+        fcntl.flock(file, fcntl.LOCK_EX)  # released when the file is closed
+        try:
+            if os.stat(path).st_ino == os.fstat(file.fileno()).st_ino:
+                return file
+        except FileNotFoundError:
+            if not create:
+                file.close()
+                raise
+        file.close()
+
+
+def _rewrite(file: IO[str], data: Mapping[str, Any]) -> None:
+    file.seek(0)
+    file.truncate()
+    file.write(json.dumps(data))
+    file.flush()
 
 
 def _user() -> str:
@@ -214,19 +301,22 @@ def _alive(pid: str, start: str | None) -> bool:
 
 def _start_time(pid: int) -> str | None:
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        line = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return stat.rsplit(")", 1)[-1].split()[19]  # field 22, counted after the command name
+    return line.rsplit(")", 1)[-1].split()[19]  # field 22, counted after the command name
 
 
-def _remove_stale(folder: Path | None) -> None:
-    if folder is None or not folder.is_dir():
-        return
+def _remove_stale(folder: Path) -> None:
+    """Remove the files of earlier updates: those whose writers have all exited (killed before
+    :func:`release`), and any a week old."""
+    assert fcntl is not None
     cutoff = time.time() - STALE_SECONDS
     for path in folder.glob("*.json"):
         try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink()
+            with open(path, "r+", encoding="utf-8") as file:
+                fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)  # in use: not stale
+                if path.stat().st_mtime < cutoff or not _current(_load(file.read())):
+                    path.unlink()
         except OSError:
             pass

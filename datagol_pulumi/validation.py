@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from .finite import non_finite_failures
 from .ids import NOT_SHOWN, check_id
 from .payload import canonical_json, rows_digest
 from .properties import GROUP_INPUTS, RUN_INPUTS, names
@@ -270,6 +271,9 @@ def check_run(
         failures.append(
             ("triggers", f"triggers must be a map of values, got {_type_name(triggers)}")
         )
+
+    floats = [p for p in ("rows", "triggers") if p in scans and scans[p][3]]
+    failures.extend(non_finite_failures(inputs, floats, hidden))
 
     _check_bool(inputs, "wait_for_completion", out, failures)
     for prop in ("poll_interval_seconds", "timeout_seconds", "batch_size"):

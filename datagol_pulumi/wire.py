@@ -9,6 +9,7 @@ preview). These helpers take values off that wire and put outputs on it.
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -186,7 +187,8 @@ def big_numbers(value: Any, path: str) -> list[str]:
         item, where = stack.pop()
         kind = type(item)
         if kind is float or kind is int:
-            if abs(item) >= MAX_SAFE_INTEGER:
+            # ±Infinity is no rounded int: finite.py refuses it for what it is.
+            if abs(item) >= MAX_SAFE_INTEGER and math.isfinite(item):
                 found.append(where)
         elif kind is dict or (kind is not list and isinstance(item, Mapping)):
             stack.extend((v, f"{where}.{k}") for k, v in item.items())

@@ -60,3 +60,23 @@ def test_numbers_the_engine_may_have_rounded_are_refused_at_check(
     }
     assert failures(plugin, test_plugin.URN, {**RUN, "rows": [{"id": 2**53 - 1}]}) == {}
     assert emulator.requests() == []
+
+
+def test_nan_and_infinity_are_refused_at_check_naming_the_path(
+    plugin: Any,  # noqa: F811
+    emulator: Emulator,
+) -> None:
+    # orjson would send them as null: DataGOL would get a row that is not the one written.
+    test_plugin.configure(plugin, emulator)
+    fix = "remove it, or give a finite number or a string"
+    run = {**RUN, "rows": [{"id": "r1"}, {"id": "r2", "amount": float("nan")}]}
+    assert failures(plugin, test_plugin.URN, run) == {
+        "rows[1].amount": "rows[1].amount is NaN, which JSON cannot carry: DataGOL would get "
+        f"null instead; {fix}"
+    }
+    group = {"runs": {"a": RUN, "b": {**RUN, "triggers": {"at": [1, float("-inf")]}}}}
+    assert failures(plugin, test_plugin.GROUP_URN, group) == {
+        "runs.b.triggers.at[1]": f"run 'b': triggers.at[1] is -Infinity, which JSON cannot "
+        f"carry; {fix}"
+    }
+    assert emulator.requests() == []

@@ -68,10 +68,12 @@ def test_runs_fed_by_resources_components_and_stack_references(make_stack) -> No
     posts = stack.posts()
     assert sorted(((p["path"], p["query"], p["body"]) for p in posts), key=str) == EXPECTED
     sent = {p["segments"][6]: p["request_id"] for p in posts}
-    # Only the run that waits is read, by its request id, by its completion under the component.
+    # Only the run that waits is read, by its request id, by its completion, the run's child.
     gets = emulator.requests(method="GET")
     assert gets and {g["path"].rsplit("/", 1)[-1] for g in gets} == {sent["order-lines"]}
-    completion = stack.state()[stack.urn("orders", COMPLETION_TYPE, parent_type=WAREHOUSE)]
+    completion = stack.state()[
+        stack.urn("orders", COMPLETION_TYPE, parent_type=f"{WAREHOUSE}${RUN_TYPE}")
+    ]
     assert completion["outputs"]["runs"][""]["status"] == "COMPLETED"
     assert stack.urn("orders", parent_type=WAREHOUSE) in completion["dependencies"]
     outputs = stack.outputs()

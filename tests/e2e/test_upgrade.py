@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from tests.conftest import TOKEN
-from tests.e2e.conftest import COMPLETION_TYPE
+from tests.e2e.conftest import COMPLETION_TYPE, RUN_TYPE
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PROVIDER_URN = "urn:pulumi:legacy::datagol-pulumi::pulumi:providers:pulumi-python::datagol"
@@ -155,7 +155,7 @@ def test_upgrade_from_0_2_0_adds_completions_without_a_request(make_stack, tmp_p
     assert "replace" not in upgraded.stdout and "delete" not in upgraded.stdout
     after = stack.state()
     [completion] = after.keys() - before.keys()
-    assert completion == stack.urn("b", COMPLETION_TYPE)
+    assert completion == stack.urn("b", COMPLETION_TYPE, parent_type=RUN_TYPE)  # the run's child
     result = after[completion]["outputs"]["runs"][""]
     assert result["status"] == "COMPLETED" and result["awaited"] is True
     assert result["request_ids"] == before[waited]["outputs"]["request_ids"]
@@ -199,7 +199,7 @@ def test_upgrade_from_0_2_0_group_adds_one_completion_without_a_request(
     assert "replace" not in upgraded.stdout and "delete" not in upgraded.stdout
     after = stack.state()
     [completion] = after.keys() - before.keys()
-    assert completion == stack.urn("runs", COMPLETION_TYPE)
+    assert completion == stack.urn("runs", COMPLETION_TYPE, parent_type=GROUP_TYPE)
     runs = after[completion]["outputs"]["runs"]
     assert set(runs) == {"c", "d"}
     for key, result in runs.items():

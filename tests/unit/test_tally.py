@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import subprocess
 import sys
 import threading
@@ -110,3 +111,79 @@ def test_the_file_keeps_a_short_key_per_resource_not_its_urn(tmp_path: Path) -> 
     assert json.loads(text)["urns"] == [tally.urn_key(urn) for urn in urns]
     # Counted once, under its key: at the limit, a resource counted before is not refused.
     assert t.charge(urns[7], [], {TARGET: [1, 1, 0]}, 200)[0].runs == 200
+
+
+#: A provider process of an update at argv[1]: counts a run argv[2], says its file, and exits
+#: (normally, as on the engine's SIGINT) when its stdin closes.
+WRITER = """
+import sys
+from datagol_pulumi import tally
+t = tally.for_update(sys.argv[1])
+t.charge(sys.argv[2], [sys.argv[2]], {"w": [1, 1, 0]}, 0)
+print(t.path, flush=True)
+sys.stdin.read()
+"""
+
+
+def writer(tmp_path: Path, address: str, urn: str) -> tuple[subprocess.Popen, Path]:
+    env = {"PATH": "/usr/bin:/bin", "TMPDIR": str(tmp_path)}
+    process = subprocess.Popen(
+        [sys.executable, "-c", WRITER, address, urn],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    return process, Path(process.stdout.readline().strip())
+
+
+def leave(process: subprocess.Popen) -> None:
+    process.stdin.close()
+    assert process.wait(timeout=30) == 0
+    process.stdout.close()
+
+
+def test_the_last_process_of_an_update_to_exit_removes_its_file(tmp_path: Path) -> None:
+    first, path = writer(tmp_path, "127.0.0.1:7", "urn:a")
+    second, same = writer(tmp_path, "127.0.0.1:7", "urn:b")
+    assert same == path and path.parent.parent == tmp_path
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.parent.stat().st_mode & 0o777 == 0o700  # the folder is this user's only
+    assert json.loads(path.read_text())["runs"] == 2
+    leave(first)
+    data = json.loads(path.read_text())  # the update goes on: its count stays
+    assert (data["runs"], list(data["pids"])) == (2, [str(second.pid)])
+    leave(second)
+    assert list(path.parent.iterdir()) == []
+
+
+def test_an_update_removes_the_files_of_earlier_ones_and_makes_the_folder_private(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / f"datagol-pulumi-updates-{tally._user()}"
+    folder.mkdir(mode=0o755)  # as 0.3.0 made it
+    folder.chmod(0o755)
+    killed = folder / "killed.json"  # its writer was killed before it could remove it
+    killed.write_text(json.dumps({"runs": 3, "pids": {"999999999": None}}))
+    live = folder / "live.json"  # an update still running
+    live.write_text(json.dumps({"runs": 1, "pids": {str(os.getpid()): None}}))
+    process, path = writer(tmp_path, "127.0.0.1:8", "urn:a")
+    assert folder.stat().st_mode & 0o777 == 0o700
+    assert sorted(p.name for p in folder.iterdir()) == sorted(["live.json", path.name])
+    leave(process)
+    assert [p.name for p in folder.iterdir()] == ["live.json"]
+
+
+def test_a_folder_that_is_not_this_users_own_is_refused(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / f"datagol-pulumi-updates-{tally._user()}").symlink_to(elsewhere)
+    result = subprocess.run(
+        [sys.executable, "-c", WRITER, "127.0.0.1:9", "urn:a"],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "TMPDIR": str(tmp_path)},
+    )
+    assert result.returncode != 0
+    assert "is not a folder of this user: remove it, or set TMPDIR" in result.stderr
+    assert list(elsewhere.iterdir()) == []

@@ -187,3 +187,30 @@ def test_hostile_nesting_with_a_float_is_refused_not_a_recursion_error() -> None
     row = {"n": 1.0, "deep": deep}  # a float the scan sees, next to nesting it stops below
     failures = check_run({**BASE, "mode": "selected", "rows": [row]})[1]
     assert [p for p, _ in failures] == ["rows"] and "nested deeper" in failures[0][1]
+
+
+def test_nan_and_infinity_are_refused_by_path_the_first_in_document_order() -> None:
+    fix = "remove it, or give a finite number or a string"
+    rows = [{"id": 1.0, "n": [1.5, {"x": float("inf")}]}, {"amount": float("nan")}]
+    _, failures = check_run(
+        {**BASE_RUN, "mode": "selected", "rows": rows, "triggers": {"t": Unknown(), "u": -1e999}}
+    )
+    assert failures == [
+        (
+            "rows[0].n[1].x",
+            "rows[0].n[1].x is Infinity, which JSON cannot carry: DataGOL would "
+            f"get null instead; {fix}",
+        ),
+        ("triggers.u", f"triggers.u is -Infinity, which JSON cannot carry; {fix}"),
+    ]
+    # Secret rows: where it stands is not said, their keys are part of the secret.
+    _, failures = check_run({**BASE_RUN, "mode": "selected", "rows": rows}, secret={"rows"})
+    assert failures == [
+        (
+            "rows",
+            "rows hold a NaN or Infinity, which JSON cannot carry: DataGOL would get null "
+            f"instead; {fix}",
+        )
+    ]
+    finite = [{"id": 1.0, "ratio": 0.5, "big": 1e300, "none": None}]
+    assert check_run({**BASE_RUN, "mode": "selected", "rows": finite})[1] == []

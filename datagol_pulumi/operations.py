@@ -27,8 +27,9 @@ from .config import KEYS, LEGACY_SECRET_NAMES_KEY, STACK_SCOPE_KEY, Settings
 from .errors import ConfigurationError, ValidationError
 from .journal import InflightJournal
 from .reconcile import NOT_SENT, reconcile_group
-from .runs import carry_over, has_pending, new_resource_id, refresh_status, trigger_run, validated
-from .secrecy import SECRET_INPUTS_KEY, protect, reprotects, secret_inputs
+from .refresh import refresh_status
+from .runs import carry_over, has_pending, new_resource_id, trigger_run, validated
+from .secrecy import MASKED_VALUES, SECRET_INPUTS_KEY, protect, reprotects, secret_inputs
 from .validation import changed_properties, check_group, check_run, present, run_secret
 from .wire import is_unknown, plain
 
@@ -177,7 +178,7 @@ def update_run(
     elif has_pending(olds):
         run_count, previous = int(olds.get("run_count") or 1), olds  # the same run, continued
     else:
-        return _secured(carry_over(inputs, olds), news)
+        return _secured(carry_over(inputs, olds, secret_inputs(news)), news)
     outs = trigger_run(
         context.client(),
         inputs,
@@ -314,7 +315,9 @@ def _await(
 ) -> dict[str, Any]:
     props = plain(props)
     max_concurrency = int(props.get("max_concurrency") or 16)
-    runs = await_runs(
-        context.lazy_client(), props.get("runs") or {}, previous, max_concurrency=max_concurrency
-    )
+    runs = props.get("runs") or {}
+    masked = props.get(MASKED_VALUES)
+    if isinstance(masked, dict):  # given beside the runs (the Python face's ExtractionRun)
+        runs = {k: {**run, MASKED_VALUES: masked.get(k) or []} for k, run in runs.items()}
+    runs = await_runs(context.lazy_client(), runs, previous, max_concurrency=max_concurrency)
     return {"runs": runs, "max_concurrency": max_concurrency}

@@ -18,7 +18,7 @@ import pulumi
 import pulumi.dynamic
 from pulumi.resource import DependencyResource
 
-from .completion import TARGET_KEYS
+from .completion import RECORDED_KEYS
 from .outputs import joined, untrack_own_outputs
 from .provider import ExtractionRunCompletionProvider
 from .provider_resource import chooses_provider, implicit_provider
@@ -43,8 +43,13 @@ class ExtractionRunCompletion(
         runs: pulumi.Input[Mapping[str, Any]],
         max_concurrency: pulumi.Input[int] | None = None,
         opts: pulumi.ResourceOptions | None = None,
+        masked_values: pulumi.Input[Mapping[str, Any]] | None = None,
     ) -> None:
+        """``masked_values``: per run key, the fragments its messages mask, when ``runs`` does
+        not carry them (a secret input of its own; never among the outputs)."""
         props = {"runs": runs, "max_concurrency": max_concurrency}
+        if masked_values is not None:
+            props["masked_values"] = masked_values
         super().__init__(ExtractionRunCompletionProvider(), resource_name, props, opts)
         untrack_own_outputs(self)
 
@@ -55,8 +60,17 @@ def may_wait(value: Any) -> bool:
 
 
 def target_of(run: pulumi.CustomResource) -> pulumi.Output[dict[str, Any]]:
-    """What a completion needs of an ExtractionRun: outputs of the run, hence after it."""
-    return after(run, joined({key: getattr(run, key) for key in TARGET_KEYS}))
+    """What a completion needs of an ExtractionRun: outputs of the run, hence after it.
+
+    Without its ``masked_values`` (see :func:`masked_values_of`): a secret joined in would make
+    the whole target secret, and with it the status the completion reports for the run.
+    """
+    return after(run, joined({key: getattr(run, key) for key in RECORDED_KEYS}))
+
+
+def masked_values_of(run: pulumi.CustomResource) -> pulumi.Output[dict[str, Any]]:
+    """The run's ``masked_values`` (a secret) as a completion's input of that name."""
+    return after(run, run.masked_values.apply(lambda values: {"": values or []}))
 
 
 def after(resource: pulumi.CustomResource, value: pulumi.Output[Any]) -> pulumi.Output[Any]:

@@ -47,10 +47,18 @@ from pulumi.provider.experimental.provider import (
 from pulumi.runtime import rpc
 
 from .. import operations
-from ..completion import NO_REQUEST_ID, RERUN_HINT, TARGET_KEYS, awaited_by_completion, summary
+from ..completion import (
+    NO_REQUEST_ID,
+    RERUN_HINT,
+    STOP_WAITING,
+    TARGET_KEYS,
+    awaited_by_completion,
+    summary,
+)
 from ..errors import ConfigurationError, RunFailedError
 from ..operations import Context
 from ..properties import RUN_INPUTS, RUN_OUTPUTS, Prop, camel, snake
+from ..secrecy import MASKED_VALUES
 from ..wire import is_unknown
 from . import translate
 
@@ -121,6 +129,8 @@ COMPLETION_OUTPUTS: tuple[Prop, ...] = (
 )
 
 _FIELDS = tuple(p.name for p in RECORD)
+#: What a run's target carries that the completion does not record.
+_UNRECORDED = frozenset(("batches", camel(MASKED_VALUES)))
 _ABSENT: dict[str, Any] = {"duration_seconds": 0.0, "request_ids": []}
 #: The core's hints name the Python face's way to stop waiting; here it is the completion's.
 _HINTS = {
@@ -130,6 +140,7 @@ _HINTS = {
         "Set wait_for_completion to false for this service.",
         "Do not await this service's runs with an ExtractionRunCompletion.",
     ),
+    STOP_WAITING: "stop awaiting it with this ExtractionRunCompletion",
 }
 
 
@@ -197,14 +208,15 @@ def _record(result: Mapping[str, Any]) -> dict[str, Any]:
 
 def _secret_keys(props: Mapping[str, PropertyValue]) -> set[str]:
     """The keys whose run carries a secret (``*``: all): their records are kept secret. A run's
-    ``batches``, secret when its rows are, are not recorded, so they do not count."""
+    ``batches``, secret when its rows are, and its ``maskedValues``, secret when any input is,
+    are not recorded, so they do not count."""
 
     def holds(value: PropertyValue) -> bool:
         if value.is_secret:
             return True
         inner = value.value
         if isinstance(inner, Mapping):
-            return any(v.contains_secret() for k, v in inner.items() if k != "batches")
+            return any(v.contains_secret() for k, v in inner.items() if k not in _UNRECORDED)
         return value.contains_secret()
 
     run, runs = props.get("run"), props.get("runs")

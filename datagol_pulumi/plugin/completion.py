@@ -59,7 +59,7 @@ from ..errors import ConfigurationError, RunFailedError
 from ..operations import Context
 from ..properties import RUN_INPUTS, RUN_OUTPUTS, Prop, camel, snake
 from ..secrecy import MASKED_VALUES
-from ..wire import is_unknown
+from ..wire import is_unknown, plain
 from . import translate
 
 #: The output of an ExtractionRun that a completion takes as its ``run`` (one expression).
@@ -151,6 +151,11 @@ def completion_target(values: Mapping[str, Any], secret: set[str]) -> dict[str, 
         camel(key): rpc.wrap_rpc_secret(value) if camel(key) in secret else value
         for key, value in ((k, values.get(k)) for k in TARGET_KEYS)
     }
+    fragments = values.get(MASKED_VALUES)
+    if rpc.is_rpc_secret(fragments) and rpc.unwrap_rpc_secret(fragments):
+        # Secret as a whole: a secret nested in an object reaches a completion as {} through
+        # the YAML host, and every SDK marks the whole object secret anyway.
+        return {**values, COMPLETION_TARGET.name: rpc.wrap_rpc_secret(plain(target))}
     return {**values, COMPLETION_TARGET.name: target}
 
 

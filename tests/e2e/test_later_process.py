@@ -83,7 +83,7 @@ def yaml_project(workdir: Path, resources: dict[str, Any]) -> None:
     project = {
         "name": "later-process",
         "runtime": "yaml",
-        "config": {"filter": {"type": "string"}},
+        "config": {"filter": {"type": "string", "default": ""}},
         "resources": resources,
     }
     (workdir / "Pulumi.yaml").write_text(
@@ -140,7 +140,7 @@ def test_the_plugin_masks_a_quoted_literal_on_the_next_up_too(yaml_stack: Stack)
     assert second.returncode != 0
     text = second.stdout + second.stderr
     assert f"Run {request_id} finished with status FAILED: " in text
-    assert "[secret]" in text
+    assert "[secret]" in text, text
     assert run_requests(stack) == [("GET", f"/noCo/api/v1/requestLog/status/{request_id}")]
     assert_nowhere_in_clear(stack)
 

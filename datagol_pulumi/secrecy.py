@@ -101,3 +101,10 @@ def reprotects(old: Collection[str], new: Collection[str]) -> bool:
     holds in clear: an update then re-protects them (and sends nothing)."""
     before = secret_outputs(old)
     return ALL not in before and not secret_outputs(new) <= before
+
+
+def lacks_fragments(outputs: Mapping[str, Any], secret: Collection[str]) -> bool:
+    """Whether a run's state, written before runs recorded what to mask, lacks the fragments
+    its secret inputs call for: an update then records them (and sends nothing), so that every
+    later process that reads the run's status masks them."""
+    return bool(secret) and MASKED_VALUES not in outputs

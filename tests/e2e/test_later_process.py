@@ -79,6 +79,27 @@ def test_a_literal_quoted_by_a_failure_is_masked_by_the_next_up_that_only_polls(
     assert {CLAUSE, LITERAL} <= set(json.loads(state["outputs"]["masked_values"]["plaintext"]))
 
 
+def test_a_group_masks_a_quoted_literal_on_the_next_up_too(make_stack) -> None:
+    waited = {"wait_for_completion": True, "poll_interval_seconds": 0.1, "timeout_seconds": 1}
+    stack = make_stack(
+        [run("secret", mode="filter", where_clause="placeholder", **waited)], group=True
+    )
+    key = "datagol-pulumi:runs[0].where_clause"
+    stack.pulumi("config", "set", "--secret", "--path", key, CLAUSE)
+    stack.emulator.configure(job_seconds=600)
+    first = stack.up(check=False)
+    assert first.returncode != 0 and "did not finish within 1 s" in first.stdout + first.stderr
+    request_id = fail_later_with_the_literal(stack)
+
+    second = stack.up(check=False)
+    assert second.returncode != 0
+    text = second.stdout + second.stderr
+    assert f"secret: Run {request_id} finished with status FAILED: " in text, text
+    assert "[secret]" in text
+    assert run_requests(stack) == [("GET", f"/noCo/api/v1/requestLog/status/{request_id}")]
+    assert_nowhere_in_clear(stack)
+
+
 def yaml_project(workdir: Path, resources: dict[str, Any]) -> None:
     project = {
         "name": "later-process",

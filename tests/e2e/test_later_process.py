@@ -74,9 +74,15 @@ def test_a_literal_quoted_by_a_failure_is_masked_by_the_next_up_that_only_polls(
     assert shown in text or shown.replace("\\", "") in text, text
     assert run_requests(stack) == [("GET", f"/noCo/api/v1/requestLog/status/{request_id}")]
     assert_nowhere_in_clear(stack)
+
+    # A refresh, in a process of its own too, records the failure masked.
+    stack.emulator.add_fault(status=200, method="GET", path_contains=request_id, body=FAILED)
+    stack.pulumi("refresh", "--yes", "--skip-preview")
+    assert_nowhere_in_clear(stack)
     # Decrypted from state, the fragments are the run's own: the clause and its literal.
     [state] = stack.resources()
     assert {CLAUSE, LITERAL} <= set(json.loads(state["outputs"]["masked_values"]["plaintext"]))
+    assert 'type integer: "[secret]"' in state["outputs"]["error"]
 
 
 def test_a_group_masks_a_quoted_literal_on_the_next_up_too(make_stack) -> None:

@@ -33,7 +33,7 @@ from .journal import InflightJournal
 from .ledger import ACCEPTED, AMBIGUOUS, REFUSED, UNSENT, Ledger
 from .payload import RequestDigest, digest, rows_digest
 from .properties import names
-from .secrecy import secret_inputs
+from .secrecy import MASKED_VALUES, secret_inputs
 from .validation import (
     DEFAULT_POLL_INTERVAL_SECONDS,
     DEFAULT_TIMEOUT_SECONDS,
@@ -85,7 +85,8 @@ def carry_over(
     """Outputs for an update that sends nothing: new inputs, previous run results, and the
     fragments to mask of the inputs secret now (one marked secret since is masked too)."""
     outs = {k: old_outputs.get(k) for k in RUN_OUTPUTS}
-    outs.update(echo_inputs(inputs), masked_values=masked_fragments(inputs, secret))
+    outs.update(echo_inputs(inputs))
+    outs[MASKED_VALUES] = masked_fragments(inputs, secret)
     return outs
 
 
@@ -136,7 +137,7 @@ def trigger_run(
     with masking(fragments):
         outs = _trigger_run(client, inputs, run_count, journal, run, previous, held, wait)
     # Recorded (a secret), so that a completion or refresh in any later process masks them too.
-    outs["masked_values"] = fragments
+    outs[MASKED_VALUES] = fragments
     return outs
 
 

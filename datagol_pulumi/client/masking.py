@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..errors import ApiError, DataGolError
-from ..secrecy import is_secret
+from ..secrecy import MASKED_VALUES, is_secret
 
 MASK = "[secret]"
 #: Values shorter than this are masked only where they stand alone (not inside a longer word
@@ -61,7 +61,7 @@ def masked_fragments(inputs: Mapping[str, Any], secret: Collection[str]) -> list
 
 def recorded_fragments(outputs: Mapping[str, Any]) -> list[str]:
     """The fragments a run recorded (none in a state written before runs recorded them)."""
-    value = outputs.get("masked_values")
+    value = outputs.get(MASKED_VALUES)
     return [v for v in value if isinstance(v, str)] if isinstance(value, (list, tuple)) else []
 
 

@@ -22,6 +22,7 @@ from .completion import RECORDED_KEYS
 from .outputs import joined, untrack_own_outputs
 from .provider import ExtractionRunCompletionProvider
 from .provider_resource import chooses_provider, implicit_provider
+from .secrecy import MASKED_VALUES
 
 #: Run outputs that the completion's result replaces once it has awaited the run.
 FINISHED_OUTPUTS = ("status", "message", "error", "finished_at", "duration_seconds")
@@ -70,7 +71,8 @@ def target_of(run: pulumi.CustomResource) -> pulumi.Output[dict[str, Any]]:
 
 def masked_values_of(run: pulumi.CustomResource) -> pulumi.Output[dict[str, Any]]:
     """The run's ``masked_values`` (a secret) as a completion's input of that name."""
-    return after(run, run.masked_values.apply(lambda values: {"": values or []}))
+    masked: pulumi.Output[Any] = getattr(run, MASKED_VALUES)
+    return after(run, masked.apply(lambda values: {"": values or []}))
 
 
 def after(resource: pulumi.CustomResource, value: pulumi.Output[Any]) -> pulumi.Output[Any]:

@@ -12,8 +12,11 @@ Rules, stated once:
 * a key (one run; one run key of a group) is awaited when it waits for completion and its
   trigger (``operation_id``, ``request_ids``) is not the one already seen finished;
 * every request id it has is polled until DataGOL reports a final status, within
-  ``timeout_seconds``; request ids of batches that may or may not have started (None) cannot
-  be polled and are left to the run's own record;
+  ``timeout_seconds``;
+* a run with a request DataGOL never answered (it may or may not have started a job, and has no
+  request id) cannot be awaited: the step fails, reading nothing, keeps the run's status
+  (UNKNOWN) and says what to check in DataGOL and how to send it again on purpose;
+* every message is masked with the fragments of secret inputs the run recorded;
 * a run that finished with a failure status, did not finish in time, or whose status could not
   be read fails the step (:class:`~datagol_pulumi.errors.RunFailedError`). Nothing is recorded,
   so the next ``pulumi up`` waits again, by request id, and never sends a trigger. Change the
@@ -30,15 +33,18 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .client import DataGolClient, RunStatus, utc_now
+from .client.masking import masking, recorded_fragments
 from .errors import ApiError, RunFailedError, TransportError
+from .ledger import AMBIGUOUS, Ledger
 from .progress import Progress
+from .secrecy import MASKED_VALUES
 from .validation import DEFAULT_POLL_INTERVAL_SECONDS, DEFAULT_TIMEOUT_SECONDS
 from .waiting import Stop, stoppable
 
-#: What a completion needs of each run it waits for (all outputs of the run): what identifies
+#: What a completion records of each run it waits for (all outputs of the run): what identifies
 #: the trigger, how to wait, and what the run itself recorded (a run that waited inside its own
 #: step, as 0.2.0 did, or one read by `pulumi refresh`, already knows its final status).
-TARGET_KEYS = (
+RECORDED_KEYS = (
     "operation_id",
     "request_ids",
     "wait_for_completion",
@@ -47,13 +53,21 @@ TARGET_KEYS = (
     "batches",
     "status",
     "message",
+    "triggered_at",
     "finished_at",
 )
+#: What a completion takes of each run: the above, and the fragments of the run's secret inputs
+#: that none of its messages may show (a secret, never recorded by the completion).
+TARGET_KEYS = (*RECORDED_KEYS, MASKED_VALUES)
 
 
 def target(run_outputs: Mapping[str, Any]) -> dict[str, Any]:
     """The part of a run's outputs a completion takes as its input for that run."""
     return {k: run_outputs.get(k) for k in TARGET_KEYS}
+
+
+def _record(run: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: run.get(k) for k in RECORDED_KEYS}
 
 
 def awaited_by_completion(
@@ -167,6 +181,13 @@ RERUN_HINT = (
     "Change the run's `triggers` to run it again, or set wait_for_completion to false to stop "
     "waiting for it."
 )
+#: How a program stops waiting for a run (the plugin's face names its own way).
+STOP_WAITING = "set wait_for_completion to false to stop waiting for it"
+#: What to do about a run whose trigger DataGOL never answered ({when}: when it was sent).
+UNANSWERED_HINT = (
+    "Check in DataGOL whether an extraction of this run's element started at {when}: if none "
+    f"did, change the run's `triggers` to send it again on purpose; if one did, {STOP_WAITING}."
+)
 NOTHING_SENT_AGAIN = "The next `pulumi up` reads it again; nothing is sent."
 #: What follows a wait that was stopped (Ctrl-C, the provider closed): nothing was recorded.
 STOPPED_THEN = "nothing is recorded, and the next `pulumi up` waits for it again by request id."
@@ -211,9 +232,9 @@ def await_runs(
         if needs_await(run, old):
             todo.append(key)
         elif run.get("wait_for_completion"):
-            results[key] = {**dict(old or {}), **target(run)}  # seen finished: nothing to read
+            results[key] = {**dict(old or {}), **_record(run)}  # seen finished: nothing to read
         else:
-            results[key] = {**target(run), "awaited": False}
+            results[key] = {**_record(run), "awaited": False}
     failures: dict[str, str] = {}
     if todo:
         workers = max(1, min(max_concurrency, len(todo)))
@@ -245,7 +266,21 @@ def _await_one(
     seen: Callable[[RunStatus], object] | None = None,
 ) -> tuple[dict[str, Any], str]:
     """(outputs, failure) for one run: every request id it has, polled to a final status, or
-    taken from the run's own record where that already says how each batch ended."""
+    taken from the run's own record where that already says how each batch ended. Its messages
+    are masked with the fragments the run recorded: the process that sent it may be gone."""
+    with masking(recorded_fragments(run)):
+        return _await_recorded(client, run, stop, seen)
+
+
+def _await_recorded(
+    client: DataGolClient,
+    run: Mapping[str, Any],
+    stop: Stop | None,
+    seen: Callable[[RunStatus], object] | None,
+) -> tuple[dict[str, Any], str]:
+    unanswered = _unanswered(run)
+    if unanswered is not None:  # nothing to poll, and no finish to claim: nothing is read
+        return {**_record(run), "awaited": True}, unanswered
     recorded = _recorded_outcome(run)
     if recorded is not None:
         return recorded
@@ -253,7 +288,7 @@ def _await_one(
     timeout = run.get("timeout_seconds") or DEFAULT_TIMEOUT_SECONDS
     started = time.monotonic()
     deadline = started + timeout
-    outs: dict[str, Any] = {**target(run), "awaited": True, "error": ""}
+    outs: dict[str, Any] = {**_record(run), "awaited": True, "error": ""}
     statuses: list[str] = []
     request_ids = [r for r in run.get("request_ids") or [] if r]
     if not request_ids:
@@ -289,9 +324,25 @@ def _await_one(
     return outs, ""
 
 
+def _unanswered(run: Mapping[str, Any]) -> str | None:
+    """Why the run cannot be awaited when DataGOL never answered one of its requests (it may or
+    may not have started a job, and gave no request id); None when every one was answered.
+    The run's own status (UNKNOWN, or PARTIAL) and record stand: nothing here claims a trigger
+    or a finish."""
+    unanswered = [b for b in Ledger.from_outputs(run).batches if b.state == AMBIGUOUS]
+    if not unanswered:
+        return None
+    why = unanswered[0].error or "DataGOL never answered this run's trigger; it may have started."
+    return (
+        f"{why.rstrip('.')}. Its status stays {run.get('status') or 'UNKNOWN'}: DataGOL gave no "
+        "request id to wait for, and the run is not sent again on its own. "
+        + UNANSWERED_HINT.format(when=run.get("triggered_at") or "its last trigger")
+    )
+
+
 def _recorded_outcome(run: Mapping[str, Any]) -> tuple[dict[str, Any], str] | None:
     """The run's own record of how it ended, when every accepted batch has a final outcome."""
-    outs: dict[str, Any] = {**target(run), "awaited": True, "error": ""}
+    outs: dict[str, Any] = {**_record(run), "awaited": True, "error": ""}
     outs.update(status=run.get("status") or "", message=run.get("message") or "")
     if not isinstance(run.get("batches"), list):
         # Written before runs kept batches (0.1.0): only a run seen finished has finished_at.

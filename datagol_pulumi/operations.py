@@ -28,8 +28,16 @@ from .config import KEYS, LEGACY_SECRET_NAMES_KEY, STACK_SCOPE_KEY, Settings
 from .errors import ConfigurationError, ValidationError
 from .journal import InflightJournal
 from .reconcile import NOT_SENT, reconcile_group
-from .runs import carry_over, has_pending, new_resource_id, refresh_status, trigger_run, validated
-from .secrecy import SECRET_INPUTS_KEY, protect, reprotects, secret_inputs
+from .refresh import refresh_status
+from .runs import carry_over, has_pending, new_resource_id, trigger_run, validated
+from .secrecy import (
+    MASKED_VALUES,
+    SECRET_INPUTS_KEY,
+    lacks_fragments,
+    protect,
+    reprotects,
+    secret_inputs,
+)
 from .validation import changed_properties, check_group, check_run, present, run_secret
 from .wire import is_unknown, plain
 
@@ -137,10 +145,12 @@ def diff_run(olds: Mapping[str, Any], news: Mapping[str, Any]) -> Diff:
     replace = replace + [p for p in changed if p not in replace and (p in wanted or "*" in wanted)]
     return Diff(
         # Batches that never reached DataGOL make an update that sends them; an input secret
-        # now whose derived outputs the state holds in clear, an update that re-protects them.
+        # now whose derived outputs the state holds in clear, or a state without the fragments
+        # to mask, an update that records them (sending nothing).
         changes=bool(changed)
         or has_pending(plain(olds))
-        or reprotects(secret_inputs(olds), secret_inputs(news)),
+        or reprotects(secret_inputs(olds), secret_inputs(news))
+        or lacks_fragments(olds, secret_inputs(news)),
         replaces=replace,
         triggers=[p for p in trigger if p not in replace],
         settings=[p for p in setting if p not in replace],
@@ -181,7 +191,7 @@ def update_run(
     elif has_pending(olds):
         run_count, previous = int(olds.get("run_count") or 1), olds  # the same run, continued
     else:
-        return _secured(carry_over(inputs, olds), news)
+        return _secured(carry_over(inputs, olds, secret_inputs(news)), news)
     outs = trigger_run(
         context.client(),
         inputs,
@@ -211,6 +221,7 @@ def check_group_inputs(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[tu
 def diff_group(olds: Mapping[str, Any], news: Mapping[str, Any]) -> Diff:
     olds, news = plain(olds), plain(news)
     runs, previous = news.get("runs"), olds.get("results") or {}
+    secret, secret_keys = secret_inputs(news), _secret_keys(news)
     if is_unknown(runs) or not isinstance(runs, dict):
         return Diff(changes=True)
     changed = set(runs) ^ set(previous)
@@ -218,6 +229,8 @@ def diff_group(olds: Mapping[str, Any], news: Mapping[str, Any]) -> Diff:
         if any(changed_properties(previous[key], runs[key])):
             changed.add(key)
         elif previous[key].get("status") == NOT_SENT or has_pending(previous[key]):
+            changed.add(key)
+        elif lacks_fragments(previous[key], run_secret(key, secret, secret_keys)):
             changed.add(key)
     if news.get("max_concurrency") != olds.get("max_concurrency"):
         changed.add("max_concurrency")
@@ -318,9 +331,13 @@ def _await(
 ) -> dict[str, Any]:
     props = plain(props)
     max_concurrency = int(props.get("max_concurrency") or 16)
+    runs = props.get("runs") or {}
+    masked = props.get(MASKED_VALUES)
+    if isinstance(masked, dict):  # given beside the runs (the Python face's ExtractionRun)
+        runs = {k: {**run, MASKED_VALUES: masked.get(k) or []} for k, run in runs.items()}
     runs = await_runs(
         context.lazy_client(),
-        props.get("runs") or {},
+        runs,
         previous,
         max_concurrency=max_concurrency,
         report=_progress_report(props.get(URN_KEY)),

@@ -156,6 +156,13 @@ RUN_OUTPUTS: tuple[Prop, ...] = (
         "status, outcome, error).",
     ),
     Prop("operation_id", "string", "Changes with every operation that sends (create, re-trigger)."),
+    Prop(
+        "masked_values",
+        "strings",
+        "What of the run's secret inputs no message shows (a where clause's literals, ...): "
+        "every later process that reads its status masks them too. Empty without secret inputs.",
+        secret=True,
+    ),
 )
 #: Outputs only a group's run results carry.
 RESULT_OUTPUTS: tuple[Prop, ...] = (

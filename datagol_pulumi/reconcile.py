@@ -52,7 +52,7 @@ def reconcile_group(
         elif has_pending(old):
             plans[key] = (int(old.get("run_count") or 1), old)  # the same run, continued
         else:
-            results[key] = carry_over(inputs, old)
+            results[key] = carry_over(inputs, old, (secret or {}).get(key, ()))
 
     def run_one(key: str) -> dict[str, Any]:
         run_count, resume = plans[key]

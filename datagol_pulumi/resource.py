@@ -36,6 +36,7 @@ from .run_completion import (
     completion_options,
     finish_with,
     finished,
+    masked_values_of,
     may_wait,
     target_of,
 )
@@ -310,6 +311,8 @@ class ExtractionRun(pulumi.dynamic.Resource, module="datagol", name="ExtractionR
     started; never resent on its own), refused or unsent (sent by the next ``pulumi up``)."""
     operation_id: pulumi.Output[str]
     """Changes whenever an operation sends: how the failure hook tells new errors from old."""
+    masked_values: pulumi.Output[list[str]]
+    """What of the secret inputs no message shows (a secret): later processes mask it too."""
 
     def __init__(
         self,
@@ -350,7 +353,10 @@ class ExtractionRun(pulumi.dynamic.Resource, module="datagol", name="ExtractionR
 
     def _await_completion(self, resource_name: str, opts: pulumi.ResourceOptions | None) -> None:
         completion = ExtractionRunCompletion(
-            resource_name, runs={"": target_of(self)}, opts=completion_options(self, opts)
+            resource_name,
+            runs={"": target_of(self)},
+            masked_values=masked_values_of(self),
+            opts=completion_options(self, opts),
         )
         result = completion.runs.apply(lambda runs: runs.get("") or {})
         for name in FINISHED_OUTPUTS:

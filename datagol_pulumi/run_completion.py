@@ -19,11 +19,12 @@ import pulumi
 import pulumi.dynamic
 from pulumi.resource import DependencyResource
 
-from .completion import TARGET_KEYS
+from .completion import RECORDED_KEYS
 from .operations import NAMES_SECRET_KEY, URN_KEY
 from .outputs import joined, run_urn, secrecy_of, untrack_own_outputs
 from .provider import ExtractionRunCompletionProvider
 from .provider_resource import chooses_provider, implicit_provider
+from .secrecy import MASKED_VALUES
 
 COMPLETION_TYPE = "pulumi-python:dynamic/datagol:ExtractionRunCompletion"
 #: Run outputs that the completion's result replaces once it has awaited the run.
@@ -46,7 +47,10 @@ class ExtractionRunCompletion(
         runs: pulumi.Input[Mapping[str, Any]],
         max_concurrency: pulumi.Input[int] | None = None,
         opts: pulumi.ResourceOptions | None = None,
+        masked_values: pulumi.Input[Mapping[str, Any]] | None = None,
     ) -> None:
+        """``masked_values``: per run key, the fragments its messages mask, when ``runs`` does
+        not carry them (a secret input of its own; never among the outputs)."""
         props = {
             "runs": runs,
             "max_concurrency": max_concurrency,
@@ -54,6 +58,8 @@ class ExtractionRunCompletion(
             URN_KEY: run_urn(resource_name, COMPLETION_TYPE, opts),
             NAMES_SECRET_KEY: secrecy_of(runs),
         }
+        if masked_values is not None:
+            props["masked_values"] = masked_values
         super().__init__(ExtractionRunCompletionProvider(), resource_name, props, opts)
         untrack_own_outputs(self)
 
@@ -64,8 +70,18 @@ def may_wait(value: Any) -> bool:
 
 
 def target_of(run: pulumi.CustomResource) -> pulumi.Output[dict[str, Any]]:
-    """What a completion needs of an ExtractionRun: outputs of the run, hence after it."""
-    return after(run, joined({key: getattr(run, key) for key in TARGET_KEYS}))
+    """What a completion needs of an ExtractionRun: outputs of the run, hence after it.
+
+    Without its ``masked_values`` (see :func:`masked_values_of`): a secret joined in would make
+    the whole target secret, and with it the status the completion reports for the run.
+    """
+    return after(run, joined({key: getattr(run, key) for key in RECORDED_KEYS}))
+
+
+def masked_values_of(run: pulumi.CustomResource) -> pulumi.Output[dict[str, Any]]:
+    """The run's ``masked_values`` (a secret) as a completion's input of that name."""
+    masked: pulumi.Output[Any] = getattr(run, MASKED_VALUES)
+    return after(run, masked.apply(lambda values: {"": values or []}))
 
 
 def after(resource: pulumi.CustomResource, value: pulumi.Output[Any]) -> pulumi.Output[Any]:

@@ -26,14 +26,14 @@ from typing import Any
 
 from . import engine_link, properties
 from .client import DataGolClient, utc_now
-from .client.masking import mask, masking, secret_values
-from .completion import NO_REQUEST_ID, await_request, failure_text
-from .errors import ApiError, DataGolError, ValidationError
+from .client.masking import mask, masked_fragments, masking
+from .completion import NO_REQUEST_ID, await_request
+from .errors import DataGolError, ValidationError
 from .journal import InflightJournal
 from .ledger import ACCEPTED, AMBIGUOUS, REFUSED, UNSENT, Ledger
 from .payload import RequestDigest, digest, rows_digest
 from .properties import names
-from .secrecy import secret_inputs
+from .secrecy import MASKED_VALUES, secret_inputs
 from .validation import (
     DEFAULT_POLL_INTERVAL_SECONDS,
     DEFAULT_TIMEOUT_SECONDS,
@@ -80,10 +80,14 @@ def echo_inputs(inputs: Mapping[str, Any]) -> dict[str, Any]:
     return outs
 
 
-def carry_over(inputs: Mapping[str, Any], old_outputs: Mapping[str, Any]) -> dict[str, Any]:
-    """Outputs for an update that sends nothing: new inputs, previous run results."""
+def carry_over(
+    inputs: Mapping[str, Any], old_outputs: Mapping[str, Any], secret: Collection[str] = ()
+) -> dict[str, Any]:
+    """Outputs for an update that sends nothing: new inputs, previous run results, and the
+    fragments to mask of the inputs secret now (one marked secret since is masked too)."""
     outs = {k: old_outputs.get(k) for k in RUN_OUTPUTS}
     outs.update(echo_inputs(inputs))
+    outs[MASKED_VALUES] = masked_fragments(inputs, secret)
     return outs
 
 
@@ -130,8 +134,12 @@ def trigger_run(
     ``held``, the run's journal entry is added to it instead of being removed on answering: a
     group's state is recorded only once all its runs have answered.
     """
-    with masking(secret_values(inputs, secret)):
-        return _trigger_run(client, inputs, run_count, journal, run, previous, held, wait)
+    fragments = masked_fragments(inputs, secret)
+    with masking(fragments):
+        outs = _trigger_run(client, inputs, run_count, journal, run, previous, held, wait)
+    # Recorded (a secret), so that a completion or refresh in any later process masks them too.
+    outs[MASKED_VALUES] = fragments
+    return outs
 
 
 def _trigger_run(
@@ -360,44 +368,6 @@ class Operation:
             operation_id=self.id,
         )
         return outs
-
-
-def refresh_status(client: DataGolClient, outputs: Mapping[str, Any]) -> dict[str, Any]:
-    """Outputs with every batch's status read from Poll Status (never triggers, never waits).
-
-    Only runs that wait for completion track their status; a fire-and-forget run's refresh
-    sends nothing at all. Problems a status cannot resolve (batches that may have started or
-    were never sent) are kept, so a partial run reads back as partial.
-    """
-    outs = dict(outputs)
-    if not outs.get("wait_for_completion"):
-        return outs
-    ledger = Ledger.from_outputs(outs)
-    for batch in ledger.batches:
-        if batch.state != ACCEPTED or not batch.request_id:
-            continue
-        try:
-            status = client.poll_status(batch.request_id)
-        except ApiError as exc:
-            if exc.status == 404:  # request logs expire; what state says is all there is
-                continue
-            raise
-        batch.status = status.status or batch.status
-        outs["message"] = status.message or outs.get("message")
-        if status.final:
-            batch.outcome = status.outcome
-            batch.error = (
-                None
-                if status.outcome == "succeeded"
-                else failure_text(batch.request_id, status.status, status.message)
-            )
-    outs.update(
-        batches=ledger.to_output(),
-        request_ids=ledger.request_ids(),
-        status=ledger.status(),
-        error=ledger.error(),
-    )
-    return outs
 
 
 def new_resource_id(outputs: Mapping[str, Any]) -> str:

@@ -52,12 +52,18 @@ DERIVED: Mapping[str, tuple[str, ...]] = {
 }
 
 
+#: The fragments of every secret input that no message may show (client.masking): computed from
+#: whichever inputs are secret, so secret as soon as one is.
+MASKED_VALUES = "masked_values"
+
+
 def secret_outputs(secret: Collection[str]) -> frozenset[str]:
     """The outputs kept secret when the inputs ``secret`` are: each one's echo and everything
     computed from it (``ALL`` in it: every output)."""
     if ALL in secret:
         return frozenset({ALL})
-    return frozenset(secret).union(*(DERIVED.get(name, ()) for name in secret))
+    derived = frozenset(secret).union(*(DERIVED.get(name, ()) for name in secret))
+    return derived | {MASKED_VALUES} if secret else derived
 
 
 def protect(outputs: Mapping[str, Any], secret: Collection[str]) -> dict[str, Any]:
@@ -95,3 +101,10 @@ def reprotects(old: Collection[str], new: Collection[str]) -> bool:
     holds in clear: an update then re-protects them (and sends nothing)."""
     before = secret_outputs(old)
     return ALL not in before and not secret_outputs(new) <= before
+
+
+def lacks_fragments(outputs: Mapping[str, Any], secret: Collection[str]) -> bool:
+    """Whether a run's state, written before runs recorded what to mask, lacks the fragments
+    its secret inputs call for: an update then records them (and sends nothing), so that every
+    later process that reads the run's status masks them."""
+    return bool(secret) and MASKED_VALUES not in outputs

@@ -61,6 +61,7 @@ ABSENT: dict[str, Any] = {
     "finished_at": "",
     "duration_seconds": 0.0,
     "request_digest": "",
+    "masked_values": [],
 }
 
 

@@ -17,7 +17,7 @@ from ..errors import DataGolError
 from ..payload import TriggerRequest, status_path
 from .credentials import Credentials
 from .failures import MESSAGE_KEYS, api_error, find_text, reply_json, scopes
-from .masking import MASK, mask, mask_error, masking_request, remember
+from .masking import MASK, mask, mask_error
 from .transport import Reply, Transport
 
 USER_AGENT = f"datagol-pulumi/{__version__} python-requests/{requests.__version__}"
@@ -102,7 +102,6 @@ class DataGolClient:
         status = find_text(payload, ("status", "state"))
         message = find_text(payload, MESSAGE_KEYS)
         request_id = find_request_id(payload)
-        remember(request_id)
         return TriggerResult(
             request_id=request_id,
             status=status.upper() if status else None,
@@ -110,11 +109,11 @@ class DataGolClient:
         )
 
     def poll_status(self, request_id: str) -> RunStatus:
-        """GET Poll Status once (resent on transient failures) and classify the answer."""
-        with masking_request(request_id):
-            return self._poll_status(request_id)
+        """GET Poll Status once (resent on transient failures) and classify the answer.
 
-    def _poll_status(self, request_id: str) -> RunStatus:
+        Its messages are masked with the run's recorded fragments by the caller
+        (``masking(recorded_fragments(run))``): a poll may come from any later process.
+        """
         reply = self._request("GET", status_path(request_id), not_found=f"request id {request_id}")
         payload = reply_json(reply)
         fields = dict.fromkeys((self.settings.status_field, "status", "state"))

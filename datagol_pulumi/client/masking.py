@@ -4,8 +4,11 @@ A server message may echo what it was sent (a 400 quoting the where clause, a ro
 message names the path, so the ids in it. While a run is sent (``with masking(values)``), every
 error and message the client produces on that thread has each secret value replaced by
 ``[secret]``. One context variable, so the client's signatures do not change and the threads of
-a group each mask their own run. The values are also kept per request id for the life of the
-process, so that a completion polling that id later masks them as well.
+a group each mask their own run.
+
+What a process masks is never kept only in its memory: a run records its fragments in a secret
+output (``masked_values``), and a completion or a refresh, perhaps in another process, masks
+the same fragments from there (:func:`masked_fragments`).
 """
 
 from __future__ import annotations
@@ -13,14 +16,13 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from typing import Any
 from urllib.parse import quote
 
 from ..errors import ApiError, DataGolError
-from ..secrecy import is_secret
+from ..secrecy import MASKED_VALUES, is_secret
 
 MASK = "[secret]"
 #: Values shorter than this are masked only where they stand alone (not inside a longer word
@@ -49,6 +51,18 @@ def secret_values(inputs: Mapping[str, Any], secret: Collection[str]) -> set[str
         found.add(quote(text, safe=""))
     found.discard("")
     return found
+
+
+def masked_fragments(inputs: Mapping[str, Any], secret: Collection[str]) -> list[str]:
+    """:func:`secret_values` as a run records them (its ``masked_values`` output, a secret),
+    so that every later process that reads the run's status masks the same fragments."""
+    return sorted(secret_values(inputs, secret))
+
+
+def recorded_fragments(outputs: Mapping[str, Any]) -> list[str]:
+    """The fragments a run recorded (none in a state written before runs recorded them)."""
+    value = outputs.get(MASKED_VALUES)
+    return [v for v in value if isinstance(v, str)] if isinstance(value, (list, tuple)) else []
 
 
 def _collect(value: Any, found: set[str]) -> None:
@@ -82,27 +96,6 @@ def masking(values: Iterable[str]) -> Iterator[None]:
         yield
     finally:
         _MASKED.reset(token)
-
-
-# The values masked when each request id was triggered in this process: a completion polls
-# that id in a step of its own, outside the run's block, in the same provider process.
-_BY_REQUEST: dict[str, tuple[str, ...]] = {}
-_BY_REQUEST_LOCK = threading.Lock()
-
-
-def remember(request_id: str | None) -> None:
-    """Keep this block's values for ``request_id``, so that its polls are masked too."""
-    values = _MASKED.get()
-    if request_id and values:
-        with _BY_REQUEST_LOCK:
-            _BY_REQUEST[request_id] = values
-
-
-def masking_request(request_id: str) -> contextlib.AbstractContextManager[None]:
-    """:func:`masking` with the values the run of ``request_id`` was triggered with here."""
-    with _BY_REQUEST_LOCK:
-        values = _BY_REQUEST.get(request_id, ())
-    return masking(values)
 
 
 def mask(text: str) -> str:

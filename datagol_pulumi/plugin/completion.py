@@ -47,11 +47,19 @@ from pulumi.provider.experimental.provider import (
 from pulumi.runtime import rpc
 
 from .. import operations
-from ..completion import NO_REQUEST_ID, RERUN_HINT, TARGET_KEYS, awaited_by_completion, summary
+from ..completion import (
+    NO_REQUEST_ID,
+    RERUN_HINT,
+    STOP_WAITING,
+    TARGET_KEYS,
+    awaited_by_completion,
+    summary,
+)
 from ..errors import ConfigurationError, RunFailedError
 from ..operations import NAMES_SECRET_KEY, URN_KEY, Context
 from ..properties import RUN_INPUTS, RUN_OUTPUTS, Prop, camel, snake
-from ..wire import is_unknown
+from ..secrecy import MASKED_VALUES
+from ..wire import is_unknown, plain
 from . import translate
 
 #: The output of an ExtractionRun that a completion takes as its ``run`` (one expression).
@@ -121,6 +129,8 @@ COMPLETION_OUTPUTS: tuple[Prop, ...] = (
 )
 
 _FIELDS = tuple(p.name for p in RECORD)
+#: What a run's target carries that the completion does not record.
+_UNRECORDED = frozenset(("batches", camel(MASKED_VALUES)))
 _ABSENT: dict[str, Any] = {"duration_seconds": 0.0, "request_ids": []}
 #: The core's hints name the Python face's way to stop waiting; here it is the completion's.
 _HINTS = {
@@ -130,6 +140,7 @@ _HINTS = {
         "Set wait_for_completion to false for this service.",
         "Do not await this service's runs with an ExtractionRunCompletion.",
     ),
+    STOP_WAITING: "stop awaiting it with this ExtractionRunCompletion",
 }
 
 
@@ -140,6 +151,11 @@ def completion_target(values: Mapping[str, Any], secret: set[str]) -> dict[str, 
         camel(key): rpc.wrap_rpc_secret(value) if camel(key) in secret else value
         for key, value in ((k, values.get(k)) for k in TARGET_KEYS)
     }
+    fragments = values.get(MASKED_VALUES)
+    if rpc.is_rpc_secret(fragments) and rpc.unwrap_rpc_secret(fragments):
+        # Secret as a whole: a secret nested in an object reaches a completion as {} through
+        # the YAML host, and every SDK marks the whole object secret anyway.
+        return {**values, COMPLETION_TARGET.name: rpc.wrap_rpc_secret(plain(target))}
     return {**values, COMPLETION_TARGET.name: target}
 
 
@@ -197,14 +213,15 @@ def _record(result: Mapping[str, Any]) -> dict[str, Any]:
 
 def _secret_keys(props: Mapping[str, PropertyValue]) -> set[str]:
     """The keys whose run carries a secret (``*``: all): their records are kept secret. A run's
-    ``batches``, secret when its rows are, are not recorded, so they do not count."""
+    ``batches``, secret when its rows are, and its ``maskedValues``, secret when any input is,
+    are not recorded, so they do not count."""
 
     def holds(value: PropertyValue) -> bool:
         if value.is_secret:
             return True
         inner = value.value
         if isinstance(inner, Mapping):
-            return any(v.contains_secret() for k, v in inner.items() if k != "batches")
+            return any(v.contains_secret() for k, v in inner.items() if k not in _UNRECORDED)
         return value.contains_secret()
 
     run, runs = props.get("run"), props.get("runs")

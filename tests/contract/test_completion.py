@@ -138,3 +138,41 @@ def test_a_completion_whose_run_is_triggered_again_in_preview_plans_an_update(
     pending = {**target(run), "operation_id": rpc.UNKNOWN, "request_ids": rpc.UNKNOWN}
     assert completions.diff("c", first, {"runs": {"": pending}}).changes is True
     assert emulator.requests() == []  # a diff reads nothing
+
+
+def test_a_run_whose_trigger_got_no_answer_fails_its_completion_reading_nothing(
+    emulator: Emulator, make_provider
+) -> None:
+    emulator.add_fault(status=None, close=True, method="POST")
+    runs, completions = make_provider(), make_provider(ExtractionRunCompletionProvider)
+    run = runs.create(awaited_run()).outs
+    assert (run["status"], run["request_ids"]) == ("UNKNOWN", [None])
+    emulator.clear_requests()
+    for _ in range(2):  # nothing recorded, nothing read, nothing sent: each time the same
+        with pytest.raises(RunFailedError) as info:
+            completions.create({"runs": {"": target(run)}})
+        text = str(info.value)
+        assert "broke during POST" in text and "The job may have started" in text
+        assert "Its status stays UNKNOWN: DataGOL gave no request id to wait for" in text
+        assert f"started at {run['triggered_at']}: if none did, change the run's `triggers`" in text
+        assert "set wait_for_completion to false to stop waiting for it." in text
+        assert "the run was triggered" not in text
+    assert emulator.requests() == []
+
+
+def test_a_group_key_whose_trigger_got_no_answer_is_named_and_the_others_awaited(
+    emulator: Emulator, make_provider
+) -> None:
+    emulator.configure(job_seconds=0)
+    runs = make_provider()
+    good = runs.create(awaited_run()).outs
+    emulator.add_fault(status=None, close=True, method="POST")
+    lost = runs.create(awaited_run(element_id="el-lost")).outs
+    emulator.clear_requests()
+    completions = make_provider(ExtractionRunCompletionProvider)
+    with pytest.raises(RunFailedError) as info:
+        completions.create({"runs": {"good": target(good), "lost": target(lost)}})
+    assert "1 run(s) did not complete:\n  lost: " in str(info.value)
+    assert "Its status stays UNKNOWN" in str(info.value)
+    # Only the run that has a request id was read.
+    assert [r["path"].rsplit("/", 1)[-1] for r in emulator.requests()] == [good["request_id"]]

@@ -204,7 +204,7 @@ def test_a_group_completion_records_each_key_and_names_the_one_that_failed(
     assert "status = 'open'" not in str(props(reply.properties))
 
 
-def test_secret_rows_keep_the_targets_batches_secret_and_the_status_readable(
+def test_secret_rows_keep_the_whole_target_and_the_completions_record_secret(
     plugin: Any,  # noqa: F811
     emulator: Emulator,
 ) -> None:
@@ -215,22 +215,22 @@ def test_secret_rows_keep_the_targets_batches_secret_and_the_status_readable(
     reply = plugin.Create(
         proto.CreateRequest(urn=URN, properties=struct(checked(plugin, URN, news)))
     )
-    assert secret_at(reply.properties, "completionTarget", "batches")
-    assert not secret_at(reply.properties, "completionTarget", "requestIds")
-    # A refresh keeps it so: the batches secret inside, the rest readable.
+    # It carries the fragments to mask ("r1"): secret as a whole, since the YAML host hands a
+    # secret nested in an object over as {} (and every SDK marks the whole object secret).
+    assert secret_at(reply.properties, "completionTarget")
+    assert not secret_at(reply.properties, "requestIds")
+    # A refresh keeps it so.
     read = plugin.Read(
         proto.ReadRequest(urn=URN, id=reply.id, properties=reply.properties, inputs=struct(news))
     )
-    assert secret_at(read.properties, "completionTarget", "batches")
-    assert not secret_at(read.properties, "completionTarget")
-    assert not secret_at(read.properties, "completionTarget", "requestIds")
-    # The engine hands the completion the run's output as it is (nested secrets included).
+    assert secret_at(read.properties, "completionTarget")
+    # The engine hands the completion the run's output as it is.
     news = struct({})
     news.fields["run"].CopyFrom(reply.properties.fields["completionTarget"])
     done = plugin.Create(proto.CreateRequest(urn=COMPLETION_URN, properties=news))
-    outs = props(done.properties)
-    assert outs["status"] == "COMPLETED"  # the batches are not recorded, so nothing is secret
-    assert "r1" not in str(outs)
+    assert secret_at(done.properties, "status")  # what awaited a secret run stays secret
+    assert reveal(props(done.properties))["status"] == "COMPLETED"
+    assert "r1" not in str(reveal(props(done.properties)))
 
 
 def test_a_state_from_before_the_completion_sees_no_change_and_its_wait_is_taken_as_done(
@@ -293,3 +293,23 @@ def test_a_preview_of_a_run_triggered_again_plans_an_update_of_its_completion(
     ):
         assert diff(plugin, COMPLETION_URN, done, news).changes == proto.DiffResponse.DIFF_SOME
     assert emulator.requests() == []
+
+
+def test_a_secret_literal_quoted_by_a_failure_is_masked_with_what_the_run_recorded(
+    plugin: Any,  # noqa: F811
+    emulator: Emulator,
+) -> None:
+    configure(plugin, emulator)
+    clause = "ssn = '123-45-6789'"
+    emulator.configure(job_seconds=0, failing_extractions=["ext-1"], failure_reason=clause)
+    secret_run = {**RUN, "mode": "filter", "whereClause": rpc.wrap_rpc_secret(clause)}
+    _, run = create(plugin, URN, secret_run)
+    # The target carries the fragments to mask, so it is a secret as a whole (the YAML host
+    # would hand a secret nested in it over as {}); the engine passes it on as it was sent.
+    assert rpc.is_rpc_secret(run["completionTarget"])
+    target = reveal(run["completionTarget"])
+    assert "123-45-6789" in target["maskedValues"]
+    news = {"run": rpc.wrap_rpc_secret(target), **FAST}
+    text = failure_of(lambda: create(plugin, COMPLETION_URN, news))
+    assert "finished with status FAILED: Extraction failed: [secret]" in text, text
+    assert "123-45-6789" not in text

@@ -294,3 +294,78 @@ def test_plugin_state_with_a_plain_digest_of_a_secret_is_reprotected_once(
     assert len(emulator.requests(method="POST")) == posts
     assert rpc.is_rpc_secret(updated["requestDigest"])
     assert diff(updated) == proto.DiffResponse.DIFF_NONE
+
+
+def test_dynamic_state_without_the_fragments_to_mask_records_them_once_without_a_request(
+    make_provider: Any, emulator: Any
+) -> None:
+    provider = make_provider()
+    secret = {**FILTER, SECRET_INPUTS_KEY: ["where_clause"]}
+    state = provider.create(secret).outs
+    assert "078-05-1120" in unwrap(state["masked_values"])
+    assert not provider.diff("r", state, secret).changes
+    # As a state written before runs recorded what to mask: one update records it.
+    before = {k: v for k, v in state.items() if k != "masked_values"}
+    assert provider.diff("r", before, secret).changes
+    # Nothing secret, nothing to record: no change.
+    plain_state = {k: v for k, v in provider.create(FILTER).outs.items() if k != "masked_values"}
+    assert not provider.diff("r", plain_state, FILTER).changes
+    posts = len(emulator.requests(method="POST"))
+    updated = provider.update("r", before, secret).outs
+    assert len(emulator.requests(method="POST")) == posts  # records them, sends nothing
+    assert rpc.is_rpc_secret(updated["masked_values"])
+    assert unwrap(updated["masked_values"]) == unwrap(state["masked_values"])
+    assert not provider.diff("r", updated, secret).changes
+
+
+def test_plugin_state_without_the_fragments_to_mask_records_them_once(
+    plugin: Any,  # noqa: F811
+    emulator: Any,
+) -> None:
+    configure(plugin, emulator)
+    news = {camel(k): v for k, v in FILTER.items()}
+    news["whereClause"] = rpc.wrap_rpc_secret(news["whereClause"])
+    created = props(
+        plugin.Create(proto.CreateRequest(urn=PLUGIN_URN, properties=struct(news))).properties
+    )
+    old = {k: v for k, v in created.items() if k not in ("maskedValues", "completionTarget")}
+
+    def diff(state: dict[str, Any]) -> Any:
+        request = proto.DiffRequest(urn=PLUGIN_URN, id="r", olds=struct(state), news=struct(news))
+        return plugin.Diff(request).changes
+
+    assert diff(created) == proto.DiffResponse.DIFF_NONE
+    assert diff(old) == proto.DiffResponse.DIFF_SOME
+    posts = len(emulator.requests(method="POST"))
+    request = proto.UpdateRequest(urn=PLUGIN_URN, id="r", olds=struct(old), news=struct(news))
+    updated = props(plugin.Update(request).properties)
+    assert len(emulator.requests(method="POST")) == posts
+    assert rpc.is_rpc_secret(updated["maskedValues"])
+    assert "078-05-1120" in unwrap(updated["maskedValues"])
+    assert diff(updated) == proto.DiffResponse.DIFF_NONE
+
+
+def test_a_group_key_without_the_fragments_to_mask_records_them_once_without_a_request(
+    make_provider: Any, emulator: Any
+) -> None:
+    from datagol_pulumi import ExtractionRunGroupProvider
+
+    provider = make_provider(ExtractionRunGroupProvider)
+    runs = {"a": FILTER, "b": {**FILTER, "element_id": "el-b"}}
+    news = {"runs": runs, "max_concurrency": 16, "__secret_keys": ["a"]}
+    state = unwrap(provider.create(news).outs)
+    assert "078-05-1120" in state["results"]["a"]["masked_values"]
+    assert state["results"]["b"]["masked_values"] == []
+    assert not provider.diff("g", state, news).changes
+    before = {**state, "results": {k: dict(r) for k, r in state["results"].items()}}
+    for result in before["results"].values():
+        del result["masked_values"]
+    assert provider.diff("g", before, news).changes
+    # Only a key holding a secret needs them: with none secret, no change.
+    no_secret = {**news, "__secret_keys": []}
+    assert not provider.diff("g", {**before, "__secret_keys": []}, no_secret).changes
+    posts = len(emulator.requests(method="POST"))
+    updated = unwrap(provider.update("g", before, news).outs)
+    assert len(emulator.requests(method="POST")) == posts
+    assert updated["results"]["a"]["masked_values"] == state["results"]["a"]["masked_values"]
+    assert not provider.diff("g", updated, news).changes

@@ -197,3 +197,54 @@ def test_a_poll_status_echoing_a_secret_is_masked_in_the_completion_step(
         )
     assert "Extraction failed: filter [secret] failed" in str(info.value)
     assert "123-45-6789" not in str(info.value)
+
+
+def recorded_run(emulator: Emulator, make_provider) -> dict[str, Any]:
+    """A run filtered by the secret CLAUSE, awaited by a completion, whose job fails with a
+    message quoting it; its outputs as the state holds them (the fragments a secret)."""
+    emulator.configure(
+        failing_extractions=["ext-1"], failure_reason=f"filter {CLAUSE} failed", job_seconds=0
+    )
+    wait = {"wait_for_completion": True, "poll_interval_seconds": 0.05, "timeout_seconds": 5.0}
+    news = run(
+        mode="filter",
+        where_clause=CLAUSE,
+        **wait,
+        **{SECRET_INPUTS_KEY: ["where_clause"], "__awaited_by_completion": True},
+    )
+    outs = make_provider().create(news).outs
+    assert rpc.is_rpc_secret(outs["masked_values"])
+    assert {CLAUSE, "123-45-6789", "NORTH-SECRET-7"} <= set(plain(outs)["masked_values"])
+    return outs
+
+
+def test_a_completion_masks_with_the_fragments_the_run_recorded_not_with_memory(
+    emulator: Emulator, make_provider
+) -> None:
+    outs = plain(recorded_run(emulator, make_provider))
+    # What the Python face's completion takes: the run's target without its fragments, and the
+    # fragments beside it, an input of their own (so that the target, and the status it
+    # reports, are not secret).
+    awaited = {k: v for k, v in target(outs).items() if k != "masked_values"}
+    completions = make_provider(ExtractionRunCompletionProvider)
+    with pytest.raises(RunFailedError) as unmasked:
+        completions.create({"runs": {"": awaited}})
+    # Nothing is kept in the process's memory: without the recorded fragments, nothing masks.
+    assert "123-45-6789" in str(unmasked.value)
+    with pytest.raises(RunFailedError) as masked:
+        completions.create({"runs": {"": awaited}, "masked_values": {"": outs["masked_values"]}})
+    assert "Extraction failed: filter [secret] failed" in str(masked.value)
+    assert "123-45-6789" not in str(masked.value)
+
+
+def test_a_refresh_in_another_process_masks_with_the_fragments_the_run_recorded(
+    emulator: Emulator, make_provider
+) -> None:
+    outs = recorded_run(emulator, make_provider)
+    emulator.clear_requests()
+    read = make_provider().read("r", outs).outs  # a provider process of its own
+    assert [r["method"] for r in emulator.requests()] == ["GET"]
+    error = plain(read)["error"]
+    assert "finished with status FAILED: Extraction failed: filter [secret] failed" in error
+    assert "123-45-6789" not in error
+    assert rpc.is_rpc_secret(read["masked_values"])  # still a secret in state

@@ -6,7 +6,13 @@ from __future__ import annotations
 import pytest
 
 from datagol_pulumi import ConfigurationError
-from datagol_pulumi.client.masking import mask, masking, secret_values
+from datagol_pulumi.client.masking import (
+    mask,
+    masked_fragments,
+    masking,
+    recorded_fragments,
+    secret_values,
+)
 from datagol_pulumi.ids import path_problem
 from datagol_pulumi.secrecy import ALL
 from datagol_pulumi.stack_config import load_runs
@@ -57,6 +63,16 @@ def test_secret_values_cover_strings_numbers_and_where_clause_literals() -> None
     assert "el-public" not in found and "True" not in found and "true" not in found
     assert secret_values(inputs, set()) == set()
     assert "el-public" in secret_values(inputs, {ALL})
+
+
+def test_the_fragments_a_run_records_are_read_back_as_they_were_recorded() -> None:
+    inputs = {"where_clause": "ssn = '123-45-6789'", "element_id": "el-public"}
+    recorded = masked_fragments(inputs, {"where_clause"})
+    assert recorded == sorted(recorded) and "123-45-6789" in recorded
+    assert recorded_fragments({"masked_values": recorded}) == recorded
+    # A state written before runs recorded them, or an odd value: nothing to mask, no error.
+    assert recorded_fragments({}) == recorded_fragments({"masked_values": "x"}) == []
+    assert recorded_fragments({"masked_values": ["a", 1, None]}) == ["a"]
 
 
 def test_mask_hides_values_in_its_block_only() -> None:

@@ -43,7 +43,9 @@ class Engine(Recorder):
         if args.typ == COMPLETION_TYPE:
             outputs["runs"] = {"": {"awaited": True, "status": "SUCCEEDED"}}
         else:
-            outputs.update(status="QUEUED", request_id=f"req-{args.name}", run_count=1)
+            outputs.update(
+                status="QUEUED", request_id=f"req-{args.name}", run_count=1, masked_values=["S"]
+            )
         return f"id-{args.name}", outputs
 
 
@@ -98,6 +100,10 @@ def test_a_waited_run_still_reports_its_completions_status_and_waits_for_it() ->
     # What it awaits: the run's outputs that say which requests, under the run's key "".
     awaited = completion.inputs["runs"][""]
     assert set(awaited) <= set(TARGET_KEYS)
+    # The fragments to mask come beside the runs, so that a secret does not make the whole
+    # target (and the status the completion reports) secret.
+    assert "masked_values" not in awaited
+    assert completion.inputs["masked_values"] == {"": ["S"]}
     assert (awaited["status"], awaited["wait_for_completion"]) == ("QUEUED", True)
     assert seen["values"][:2] == ["SUCCEEDED", None]
     assert seen["values"][2].endswith("ExtractionRun::a")

@@ -39,7 +39,11 @@ def test_a_secret_input_protects_its_echo_and_what_is_computed_from_it_only() ->
     # Everything but the bookkeeping when the secret inputs are not known.
     every = protect(OUTPUTS, {ALL})
     assert {k for k, v in every.items() if not rpc.is_rpc_secret(v)} == {SECRET_INPUTS_KEY}
-    assert secret_outputs({"triggers"}) == {"triggers"}
+    # The fragments to mask are computed from whichever inputs are secret.
+    assert secret_outputs({"triggers"}) == {"triggers", "masked_values"}
+    assert secret_outputs(set()) == set()
+    masked = protect({**OUTPUTS, "masked_values": ["SEC-1"]}, {"triggers"})
+    assert rpc.unwrap_rpc_secret(masked["masked_values"]) == ["SEC-1"]
 
 
 def test_a_state_counts_as_protected_for_an_input_only_when_all_its_outputs_are_secret() -> None:

@@ -17,15 +17,17 @@ the resource and in the preview's Diagnostics.
 
 from __future__ import annotations
 
+import atexit
 import threading
 import uuid
 import weakref
 from collections.abc import Collection, Mapping
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from . import engine_link, engine_log
 from .client.masking import MASK
-from .config import NAMESPACE
+from .config import NAMESPACE, Settings
 from .errors import ConfigurationError
 from .ledger import Ledger
 from .operations import SECRET_KEYS_KEY
@@ -149,12 +151,19 @@ def _tally(owner: Any) -> Tally:
 
 
 def account(
-    owner: Any, urn: str, targets: Targets, limit: int, keys: list[str] | None = None
+    owner: Any,
+    urn: str,
+    targets: Targets,
+    limit: int,
+    keys: list[str] | None = None,
+    *,
+    tenant: str = "",
 ) -> Totals | None:
-    """Count a resource's runs in its update, say what it will send, and refuse it when the
-    update would go over ``limit`` (0: none). None when it sends nothing (a no-op is silent).
+    """Count a resource's runs in its update, say in one short line what it will send, and
+    refuse it when the update would go over ``limit`` (0: none). None when it sends nothing
+    (a no-op is silent). The update's totals are shown once, when it ends (:func:`summary`).
 
-    ``keys``: a group's keys triggered, named in messages as ``group[key]``.
+    ``keys``: a group's keys triggered, named as ``group[key]``; ``tenant``: the base URL.
     """
     runs = sum(t[0] for t in targets.values())
     if not runs:
@@ -163,11 +172,29 @@ def account(
     names = [f"{name}[{k}]" for k in keys] if keys is not None else [name]
     # Without a URN (direct use) nothing tells two resources apart: each is counted.
     key = urn or f"(unnamed {uuid.uuid4().hex})"
-    totals, added = _tally(owner).charge(key, names, targets, limit)
+    tally = _tally(owner)
+    placed = {f"{_tenant(tenant)}{TENANT_END}{t}": v for t, v in targets.items()}
+    totals, added = tally.charge(key, names, placed, limit)
     if not added:
-        raise TriggerLimitExceeded(refusal(totals, runs, names, limit))
-    _say(urn, announcement(targets, totals, limit, names if keys else []))
+        first = tally.refuse(totals.runs + runs)
+        raise TriggerLimitExceeded(
+            refusal(totals, runs, names, limit) if first else refused_again(limit)
+        )
+    _said(urn, tally, limit, announcement(targets, names if keys else []))
     return totals
+
+
+#: Between a target's tenant and the rest of it, in the tally's keys.
+TENANT_END = "\t"
+
+
+def _tenant(base_url: str) -> str:
+    """The tenant as shown: its base URL, without any user or password in it."""
+    parts = urlsplit(base_url or "")
+    if not parts.netloc:
+        return base_url or "(default)"
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def _amounts(runs: int, batches: int, rows: int, hidden: int = 0) -> str:
@@ -188,46 +215,104 @@ def _amounts(runs: int, batches: int, rows: int, hidden: int = 0) -> str:
     return " and ".join(parts)
 
 
-def announcement(targets: Targets, totals: Totals, limit: int, keys: list[str]) -> str:
-    """The message under a resource: what it triggers, where, and the update's count so far."""
+def announcement(targets: Targets, keys: list[str]) -> str:
+    """The one short line of a resource: what it triggers, where (the update's totals are
+    said once, at its end)."""
     here = "; ".join(f"{_amounts(*v)} in {t}" for t, v in sorted(targets.items()))
-    named = ""
     if keys:
-        shown = ", ".join(keys[:KEPT_NAMES])
-        named = (
-            f" ({shown}{f' and {len(keys) - KEPT_NAMES} more' if len(keys) > KEPT_NAMES else ''})"
-        )
+        more = len(keys) - KEPT_NAMES
+        here += f" ({', '.join(keys[:KEPT_NAMES])}{f' and {more} more' if more > 0 else ''})"
+    return f"DataGOL: triggers {here}"
+
+
+def summary(totals: Totals, limit: int) -> str:
+    """The update's bill, said once: totals, then per tenant, then per workspace and
+    extraction, in a stable order."""
     bound = f"limit {limit}" if limit else "no limit"
-    return (
-        f"DataGOL: this update triggers {here}{named}: paid extraction jobs. This update so far: "
-        f"{_amounts(totals.runs, totals.batches, totals.rows, totals.hidden)} "
-        f"({bound}, {LIMIT_KEY})."
-    )
+    amounts = _amounts(totals.runs, totals.batches, totals.rows, totals.hidden)
+    if totals.refused:
+        head = (
+            f"DataGOL: this update went over the limit of {limit} runs at {totals.refused} "
+            f"({LIMIT_KEY}); counted before it: {amounts or '0 runs'}"
+        )
+    else:
+        head = (
+            f"DataGOL bill of this update: {amounts}, paid extraction jobs ({bound}, {LIMIT_KEY})"
+        )
+    tenants: dict[str, dict[str, list[int]]] = {}
+    for placed, counts in totals.targets.items():
+        tenant, _, target = placed.rpartition(TENANT_END)
+        tenants.setdefault(tenant or "(default)", {})[target] = counts
+    lines = [head]
+    for tenant, targets in sorted(tenants.items()):
+        sums = [sum(c[i] for c in targets.values()) for i in range(4)]
+        lines.append(f"  tenant {tenant}: {_amounts(*sums)}")
+        lines.extend(f"    {t}: {_amounts(*c)}" for t, c in sorted(targets.items()))
+    return "\n".join(lines)
 
 
 def refusal(totals: Totals, runs: int, names: list[str], limit: int) -> str:
-    """Why the update stops here, and the ways out."""
+    """Why the update stops here, and the ways out (said by its first refused resource)."""
     at_least = totals.runs + runs
     counted = totals.names + names
     shown = ", ".join(counted[:KEPT_NAMES])
     more = at_least - min(len(counted), KEPT_NAMES)
-    where = "; ".join(f"{_amounts(*v)} in {t}" for t, v in sorted(totals.targets.items()))
     return (
         f"This update would trigger at least {at_least} DataGOL runs (paid extraction jobs), "
         f"over the limit of {limit} per update ({LIMIT_KEY}). This resource was not sent, "
         f"nor anything after it. Runs counted: {shown}{f' and {more} more' if more > 0 else ''}"
-        f"{f' (before this one: {where})' if where else ''}. Ways out: if this is intended, "
+        ". Ways out: if this is intended, "
         f"raise the limit for this update only: `{LIMIT_ENV}=<runs> pulumi up` (0: no limit), "
         f"or for the stack: `pulumi config set {LIMIT_KEY} <runs>`; update part of the stack "
         "with `pulumi up --target <urn>`; or split the change into smaller updates"
     )
 
 
-def _say(urn: str, message: str) -> None:
-    """Shown by the CLI under the resource (and in the Diagnostics); nothing outside an engine."""
+def refused_again(limit: int) -> str:
+    """Every later refusal of the same update: the first one said why and the ways out."""
+    return (
+        f"Not sent: this update is over the limit of {limit} DataGOL runs ({LIMIT_KEY}), see above"
+    )
+
+
+# -- where it is said ----------------------------------------------------------------------------
+
+_SAID_LOCK = threading.Lock()
+#: (engine address, URN) already announced by this process: the engine checks a replaced
+#: resource twice (once with its old inputs, once without), and one line is enough.
+_SAID: set[tuple[str, str]] = set()
+#: Engine address -> (tally, limit) whose summary this process shows at exit.
+_PENDING: dict[str, tuple[Tally, int]] = {}
+
+
+def _said(urn: str, tally: Tally, limit: int, message: str) -> None:
+    """The resource's line, as its status in the CLI's display (not repeated in the
+    Diagnostics); and the summary to show when this provider process ends. Nothing outside
+    an engine."""
     address = engine_link.address()
-    if address is not None:
-        engine_log.info(address, urn, message)
+    if address is None:
+        return
+    with _SAID_LOCK:
+        if (address, urn) in _SAID:
+            return
+        _SAID.add((address, urn))
+        first = not _PENDING
+        _PENDING[address] = (tally, limit)
+    if first:
+        atexit.register(say_summary)
+    engine_log.status(address, urn, message)
+
+
+def say_summary() -> None:
+    """Show the update's totals once: the engine ends every provider process of a deployment
+    when it is done, and the first one to end says them (the others find them said)."""
+    with _SAID_LOCK:
+        pending = list(_PENDING.items())
+        _PENDING.clear()
+    for address, (tally, limit) in pending:
+        totals = tally.claim_summary()
+        if totals is not None:
+            engine_log.info(address, "", summary(totals, limit))
 
 
 # -- the faces' hooks ----------------------------------------------------------------------------
@@ -235,7 +320,7 @@ def _say(urn: str, message: str) -> None:
 
 def on_check(
     owner: Any,
-    limit: int,
+    settings: Settings,
     urn: str,
     olds: Mapping[str, Any] | None,
     inputs: Mapping[str, Any],
@@ -243,19 +328,21 @@ def on_check(
     group: bool,
 ) -> None:
     """``check`` of a resource the engine is about to create (no old inputs): its whole bill.
-    An existing resource is counted by :func:`on_diff`; inputs that fail check are not."""
+    An existing resource is counted by :func:`on_diff`; inputs that fail check are not.
+    ``settings``: its provider's (the tenant and the limit)."""
     if olds:
         return
+    limit, tenant = settings.max_triggers_per_update, settings.base_url
     if group:
         targets, keys, _ = group_charge(None, inputs)
-        account(owner, urn, targets, limit, keys)
+        account(owner, urn, targets, limit, keys, tenant=tenant)
     else:
-        account(owner, urn, run_charge(None, inputs), limit)
+        account(owner, urn, run_charge(None, inputs), limit, tenant=tenant)
 
 
 def on_diff(
     owner: Any,
-    limit: int,
+    settings: Settings,
     urn: str,
     olds: Mapping[str, Any],
     news: Mapping[str, Any],
@@ -264,8 +351,10 @@ def on_diff(
     group: bool,
 ) -> None:
     """``diff`` of a resource the stack has: what its update (or replacement) sends."""
+    limit, tenant = settings.max_triggers_per_update, settings.base_url
     if group:
         targets, keys, _ = group_charge(olds, news)
-        account(owner, urn, targets, limit, keys)
+        account(owner, urn, targets, limit, keys, tenant=tenant)
     else:
-        account(owner, urn, run_charge(olds, news, replaced=bool(replaces)), limit)
+        replaced = bool(replaces)
+        account(owner, urn, run_charge(olds, news, replaced=replaced), limit, tenant=tenant)

@@ -22,7 +22,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from . import bill, engine_link, operations
+from . import bill, engine_link, operations, sdk_errors
 from .client import DataGolClient
 from .errors import DataGolError
 from .journal import InflightJournal
@@ -84,6 +84,8 @@ class ClientProvider(ResourceProvider):
         # In `python -m pulumi.dynamic <engine address>`: a provider whose engine is gone sends
         # nothing more and exits (see engine_link); elsewhere (tests, tools) nothing is watched.
         engine_link.watch(engine_link.address_from_argv())
+        # Our failures reach the user as their message, without the SDK server's traceback.
+        sdk_errors.quiet_server_tracebacks()
 
     def context(self) -> Context:
         context: Context | None = getattr(self, "_context", None)
@@ -111,9 +113,9 @@ class ClientProvider(ResourceProvider):
     ) -> CheckResult:
         inputs, failures = checked
         if not failures:
-            limit = self.context().settings.max_triggers_per_update
+            settings = self.context().settings
             bill.on_check(
-                self.context(), limit, inputs.get(URN_KEY) or "", olds, inputs, group=group
+                self.context(), settings, inputs.get(URN_KEY) or "", olds, inputs, group=group
             )
         return _check_result(checked)
 
@@ -121,9 +123,9 @@ class ClientProvider(ResourceProvider):
         self, olds: dict[str, Any], news: dict[str, Any], diff: Diff, *, group: bool
     ) -> DiffResult:
         if diff.changes:
-            limit = self.context().settings.max_triggers_per_update
+            settings = self.context().settings
             urn = news.get(URN_KEY) or ""
-            bill.on_diff(self.context(), limit, urn, olds, news, diff.replaces, group=group)
+            bill.on_diff(self.context(), settings, urn, olds, news, diff.replaces, group=group)
         return _diff_result(diff)
 
 

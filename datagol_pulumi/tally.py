@@ -51,6 +51,10 @@ class Totals:
     targets: dict[str, list[int]] = field(default_factory=dict)
     #: The resources already counted, by :func:`urn_key`: each is counted once per update.
     urns: list[str] = field(default_factory=list)
+    #: The count the update's first refusal reached ("at least"); 0 while none was refused.
+    refused: int = 0
+    #: Whether a provider process of this update has shown its summary (shown once).
+    summarized: bool = False
 
     def add(self, urn: str, names: list[str], targets: Mapping[str, list[int]]) -> None:
         self.urns.append(urn)
@@ -90,6 +94,8 @@ class Totals:
             "names": self.names,
             "targets": self.targets,
             "urns": self.urns,
+            "refused": self.refused,
+            "summarized": self.summarized,
         }
 
     @classmethod
@@ -98,6 +104,8 @@ class Totals:
             names=[str(n) for n in data.get("names") or []],
             targets={str(k): [int(x) for x in v] for k, v in (data.get("targets") or {}).items()},
             urns=[str(u) for u in data.get("urns") or []],
+            refused=int(data.get("refused") or 0),
+            summarized=bool(data.get("summarized")),
         )
 
 
@@ -152,6 +160,24 @@ class Tally:
                 return _copy(totals), False
             totals.add(key, names, targets)
             return _copy(totals), True
+
+    def refuse(self, at_least: int) -> bool:
+        """Note that the update went over its limit at ``at_least`` runs; whether this is its
+        first refusal (the one that says why and the ways out)."""
+        with self._locked() as totals:
+            if totals.refused:
+                return False
+            totals.refused = at_least
+            return True
+
+    def claim_summary(self) -> Totals | None:
+        """The update's totals for the one process that shows them (None for every other, and
+        when nothing was counted)."""
+        with self._locked() as totals:
+            if totals.summarized or not (totals.runs or totals.refused):
+                return None
+            totals.summarized = True
+            return _copy(totals)
 
 
 def urn_key(urn: str) -> str:

@@ -144,11 +144,14 @@ def test_what_is_secret_in_a_run_stays_out_of_the_bill() -> None:
     targets = bill.run_charge(None, secret_run)
     # Still counted as a run (the limit holds); where, how many requests and rows: not shown.
     assert targets == {"workspace [secret], extraction ext-1": [1, 0, 0, 1]}
-    totals = bill.Totals()
-    totals.add("urn:x::s", ["s"], targets)
-    text = bill.announcement(targets, totals, 25, [])
+    text = bill.announcement(targets, [])
     assert WORKSPACE_ID not in text and "2 requests" not in text
     assert "1 run with secret rows (requests and rows not shown)" in text
+    totals = bill.Totals()
+    totals.add("urn:x::s", ["s"], {f"https://t{bill.TENANT_END}{t}": v for t, v in targets.items()})
+    text = bill.summary(totals, 25)
+    assert WORKSPACE_ID not in text and "2 requests" not in text
+    assert "tenant https://t: 1 run with secret rows (requests and rows not shown)" in text
 
     inputs, failures = operations.check_group_inputs(
         {"runs": {"a": run("a", **rows), "b": run("b")}}
@@ -160,3 +163,39 @@ def test_what_is_secret_in_a_run_stays_out_of_the_bill() -> None:
         "workspace [secret], extraction [secret]": [1, 0, 0, 1],
         f"workspace {WORKSPACE_ID}, extraction ext-1": [1, 1, 0, 0],
     }
+
+
+def test_the_summary_totals_per_tenant_then_per_target_in_a_stable_order() -> None:
+    owner = Context()
+    tenants = {"https://b.example": "ext-2", "https://user:pw@a.example": "ext-1"}
+    for i, (tenant, extraction) in enumerate(sorted(tenants.items()) * 2):
+        target = {f"workspace w, extraction {extraction}": [1, 2, 3 * i]}
+        bill.account(owner, f"urn:x::r{i}", target, 0, tenant=tenant)
+    totals = bill._tally(owner).claim_summary()
+    assert totals is not None and bill._tally(owner).claim_summary() is None  # said once
+    assert bill.summary(totals, 0).splitlines() == [
+        "DataGOL bill of this update: 4 runs in 8 requests, 18 selected rows, paid extraction "
+        "jobs (no limit, datagol:maxTriggersPerUpdate)",
+        "  tenant https://a.example: 2 runs in 4 requests, 12 selected rows",
+        "    workspace w, extraction ext-1: 2 runs in 4 requests, 12 selected rows",
+        "  tenant https://b.example: 2 runs in 4 requests, 6 selected rows",
+        "    workspace w, extraction ext-2: 2 runs in 4 requests, 6 selected rows",
+    ]
+
+
+def test_only_the_first_refusal_of_an_update_says_why_and_the_ways_out() -> None:
+    owner = Context()
+    bill.account(owner, "urn:x::a", {"workspace w, extraction e": [2, 2, 0]}, 2)
+    texts = []
+    for name in ("b", "c"):
+        with pytest.raises(bill.TriggerLimitExceeded) as refused:
+            bill.account(owner, f"urn:x::{name}", {"workspace w, extraction e": [1, 1, 0]}, 2)
+        texts.append(str(refused.value))
+    assert "Ways out" in texts[0] and "at least 3 DataGOL runs" in texts[0]
+    assert "Ways out" not in texts[1] and "over the limit of 2 DataGOL runs" in texts[1]
+    totals = bill._tally(owner).claim_summary()
+    assert totals is not None
+    assert bill.summary(totals, 2).splitlines()[0] == (
+        "DataGOL: this update went over the limit of 2 runs at 3 "
+        "(datagol:maxTriggersPerUpdate); counted before it: 2 runs"
+    )

@@ -9,10 +9,12 @@ of its run, an update sends all of them when a trigger input changed, only the b
 never reached DataGOL when some did not, and nothing otherwise; a group does that per key.
 
 The count is kept per update (:mod:`datagol_pulumi.tally`); a resource that would take it over
-``datagol:maxTriggersPerUpdate`` is refused, so the preview fails before any request. Each
-counted resource gets a message through the engine's ``Log`` service, the channel the engine
-gives every provider process (the dynamic provider's SDK offers none): the CLI shows it under
-the resource and in the preview's Diagnostics.
+``datagol:maxTriggersPerUpdate`` is refused, so the preview fails before any request; the
+first refusal of an update says why and the ways out, later ones refer to it. The update's
+totals are said once, when it ends (the engine ends every provider process of a deployment
+when it is done; the first to end says them), through the engine's ``Log`` service, the
+channel the engine gives every provider process (the dynamic provider's SDK offers none): the
+CLI shows them in the Diagnostics, under the stack.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from .operations import SECRET_KEYS_KEY
 from .reconcile import NOT_SENT
 from .runs import has_pending
 from .secrecy import is_secret, secret_inputs
-from .tally import KEPT_NAMES, Tally, Totals, for_update
+from .tally import Tally, Totals, for_update, name_order
 from .validation import changed_properties, run_secret
 from .wire import is_unknown, plain
 
@@ -159,9 +161,9 @@ def account(
     *,
     tenant: str = "",
 ) -> Totals | None:
-    """Count a resource's runs in its update, say in one short line what it will send, and
-    refuse it when the update would go over ``limit`` (0: none). None when it sends nothing
-    (a no-op is silent). The update's totals are shown once, when it ends (:func:`summary`).
+    """Count a resource's runs in its update, and refuse it when the update would go over
+    ``limit`` (0: none). None when it sends nothing (a no-op is silent). The update's totals
+    are shown once, when it ends (:func:`summary`).
 
     ``keys``: a group's keys triggered, named as ``group[key]``; ``tenant``: the base URL.
     """
@@ -176,11 +178,10 @@ def account(
     placed = {f"{_tenant(tenant)}{TENANT_END}{t}": v for t, v in targets.items()}
     totals, added = tally.charge(key, names, placed, limit)
     if not added:
-        first = tally.refuse(totals.runs + runs)
-        raise TriggerLimitExceeded(
-            refusal(totals, runs, names, limit) if first else refused_again(limit)
-        )
-    _said(urn, tally, limit, announcement(targets, names if keys else []))
+        tally.refuse(totals.runs + runs)
+        _said(tally, limit)
+        raise TriggerLimitExceeded(refusal(limit))
+    _said(tally, limit)
     return totals
 
 
@@ -215,92 +216,77 @@ def _amounts(runs: int, batches: int, rows: int, hidden: int = 0) -> str:
     return " and ".join(parts)
 
 
-def announcement(targets: Targets, keys: list[str]) -> str:
-    """The one short line of a resource: what it triggers, where (the update's totals are
-    said once, at its end)."""
-    here = "; ".join(f"{_amounts(*v)} in {t}" for t, v in sorted(targets.items()))
-    if keys:
-        more = len(keys) - KEPT_NAMES
-        here += f" ({', '.join(keys[:KEPT_NAMES])}{f' and {more} more' if more > 0 else ''})"
-    return f"DataGOL: triggers {here}"
+def _named(names: list[str], runs: int) -> str:
+    """The runs counted by name, the first few in name order, and how many more."""
+    more = runs - len(names)
+    return f"{', '.join(sorted(names, key=name_order))}{f' and {more} more' if more > 0 else ''}"
 
 
 def summary(totals: Totals, limit: int) -> str:
-    """The update's bill, said once: totals, then per tenant, then per workspace and
-    extraction, in a stable order."""
+    """The update's bill, said once: its total (or how far it counted before the limit, and
+    the ways out), then per tenant (base URL), then per workspace and extraction, in a stable
+    order. Its first line holds no figure: the CLI repeats a first line on the stack's row."""
     bound = f"limit {limit}" if limit else "no limit"
-    amounts = _amounts(totals.runs, totals.batches, totals.rows, totals.hidden)
+    amounts = _amounts(totals.runs, totals.batches, totals.rows, totals.hidden) or "0 runs"
+    lines = [f"DataGOL bill of this update (paid extraction jobs; {bound}, {LIMIT_KEY}):"]
     if totals.refused:
-        head = (
-            f"DataGOL: this update went over the limit of {limit} runs at {totals.refused} "
-            f"({LIMIT_KEY}); counted before it: {amounts or '0 runs'}"
+        lines.append(
+            f"  over the limit of {limit} per update ({LIMIT_KEY}): this update would trigger "
+            f"at least {totals.refused} DataGOL runs ({_named(totals.names, totals.refused)}); "
+            "the run that went over was not sent, nor anything after it"
         )
+        lines.append(f"  counted before the limit: {amounts}")
     else:
-        head = (
-            f"DataGOL bill of this update: {amounts}, paid extraction jobs ({bound}, {LIMIT_KEY})"
-        )
+        lines.append(f"  total: {amounts} ({_named(totals.names, totals.runs)})")
     tenants: dict[str, dict[str, list[int]]] = {}
     for placed, counts in totals.targets.items():
         tenant, _, target = placed.rpartition(TENANT_END)
         tenants.setdefault(tenant or "(default)", {})[target] = counts
-    lines = [head]
     for tenant, targets in sorted(tenants.items()):
         sums = [sum(c[i] for c in targets.values()) for i in range(4)]
         lines.append(f"  tenant {tenant}: {_amounts(*sums)}")
         lines.extend(f"    {t}: {_amounts(*c)}" for t, c in sorted(targets.items()))
+    if totals.refused:
+        lines.append(f"  ways out: {WAYS_OUT}")
     return "\n".join(lines)
 
 
-def refusal(totals: Totals, runs: int, names: list[str], limit: int) -> str:
-    """Why the update stops here, and the ways out (said by its first refused resource)."""
-    at_least = totals.runs + runs
-    counted = totals.names + names
-    shown = ", ".join(counted[:KEPT_NAMES])
-    more = at_least - min(len(counted), KEPT_NAMES)
-    return (
-        f"This update would trigger at least {at_least} DataGOL runs (paid extraction jobs), "
-        f"over the limit of {limit} per update ({LIMIT_KEY}). This resource was not sent, "
-        f"nor anything after it. Runs counted: {shown}{f' and {more} more' if more > 0 else ''}"
-        ". Ways out: if this is intended, "
-        f"raise the limit for this update only: `{LIMIT_ENV}=<runs> pulumi up` (0: no limit), "
-        f"or for the stack: `pulumi config set {LIMIT_KEY} <runs>`; update part of the stack "
-        "with `pulumi up --target <urn>`; or split the change into smaller updates"
-    )
+WAYS_OUT = (
+    f"if this is intended, raise the limit for this update only: `{LIMIT_ENV}=<runs> pulumi up`"
+    f" (0: no limit), or for the stack: `pulumi config set {LIMIT_KEY} <runs>`; update part of "
+    "the stack with `pulumi up --target <urn>`; or split the change into smaller updates"
+)
 
 
-def refused_again(limit: int) -> str:
-    """Every later refusal of the same update: the first one said why and the ways out."""
+def refusal(limit: int) -> str:
+    """A refused resource's error (the CLI shows it on the resource's line and again in the
+    Diagnostics): short, since the bill says how far the update counted and the ways out."""
     return (
-        f"Not sent: this update is over the limit of {limit} DataGOL runs ({LIMIT_KEY}), see above"
+        f"Not sent: this update is over the limit of {limit} DataGOL runs per update "
+        f"({LIMIT_KEY}); the DataGOL bill of this update (under the stack) says how far it "
+        "counted and the ways out"
     )
 
 
 # -- where it is said ----------------------------------------------------------------------------
 
 _SAID_LOCK = threading.Lock()
-#: (engine address, URN) already announced by this process: the engine checks a replaced
-#: resource twice (once with its old inputs, once without), and one line is enough.
-_SAID: set[tuple[str, str]] = set()
 #: Engine address -> (tally, limit) whose summary this process shows at exit.
 _PENDING: dict[str, tuple[Tally, int]] = {}
 
 
-def _said(urn: str, tally: Tally, limit: int, message: str) -> None:
-    """The resource's line, as its status in the CLI's display (not repeated in the
-    Diagnostics); and the summary to show when this provider process ends. Nothing outside
-    an engine."""
+def _said(tally: Tally, limit: int) -> None:
+    """Have this provider process show the update's summary when it ends (nothing outside an
+    engine). No line per resource: the CLI prints a resource's message on its line and again
+    in the Diagnostics, and hundreds of runs would drown the one total that matters."""
     address = engine_link.address()
     if address is None:
         return
     with _SAID_LOCK:
-        if (address, urn) in _SAID:
-            return
-        _SAID.add((address, urn))
         first = not _PENDING
         _PENDING[address] = (tally, limit)
     if first:
         atexit.register(say_summary)
-    engine_log.status(address, urn, message)
 
 
 def say_summary() -> None:

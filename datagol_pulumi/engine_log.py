@@ -30,25 +30,14 @@ def _stub(address: str) -> Any:
 
 
 def info(address: str, urn: str, message: str) -> bool:
-    """Send ``message`` as an info diagnostic of ``urn`` (shown by the CLI under the resource
-    and again in its Diagnostics); whether the engine took it."""
-    return _log(address, urn, message, ephemeral=False)
-
-
-def status(address: str, urn: str, message: str) -> bool:
-    """Send ``message`` as ``urn``'s status: shown on the resource's line of the CLI's display,
-    not repeated in the Diagnostics; whether the engine took it."""
-    return _log(address, urn, message, ephemeral=True)
-
-
-def _log(address: str, urn: str, message: str, *, ephemeral: bool) -> bool:
+    """Send ``message`` as an info diagnostic of ``urn``; whether the engine took it."""
     from pulumi.runtime.proto import engine_pb2
 
-    request = engine_pb2.LogRequest(
-        severity=engine_pb2.INFO, message=message, urn=urn or "", ephemeral=ephemeral
-    )
     try:
-        _stub(address).Log(request, timeout=TIMEOUT_SECONDS)
+        _stub(address).Log(
+            engine_pb2.LogRequest(severity=engine_pb2.INFO, message=message, urn=urn or ""),
+            timeout=TIMEOUT_SECONDS,
+        )
     except Exception:  # noqa: BLE001 - a message is never worth failing the operation for
         return False
     return True

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 import threading
 import time
@@ -44,7 +45,7 @@ class Totals:
     """What an update triggers so far: runs, batches (POSTs), selected rows, per target; the
     update's totals are the targets' sums, so that the two can never disagree."""
 
-    #: The first runs counted, by name, for messages.
+    #: The first runs counted in name order, for messages.
     names: list[str] = field(default_factory=list)
     #: "workspace W, extraction E" -> [runs, batches, rows, hidden]: hidden are the runs whose
     #: batches and rows are secret, counted in runs only.
@@ -58,7 +59,8 @@ class Totals:
 
     def add(self, urn: str, names: list[str], targets: Mapping[str, list[int]]) -> None:
         self.urns.append(urn)
-        self.names.extend(names[: max(0, KEPT_NAMES - len(self.names))])
+        # The first names in name order, whatever order the engine's calls came in.
+        self.names = sorted([*self.names, *names], key=name_order)[:KEPT_NAMES]
         for target, counts in targets.items():
             runs, batches, rows, hidden = (list(counts) + [0, 0, 0, 0])[:4]
             total = self.targets.setdefault(target, [0, 0, 0, 0])
@@ -178,6 +180,14 @@ class Tally:
                 return None
             totals.summarized = True
             return _copy(totals)
+
+
+def name_order(name: str) -> list[tuple[int, int | str]]:
+    """Names in the order a person expects: r2 before r10."""
+    return [(0, int(part)) if part.isdigit() else (1, part) for part in _PARTS.findall(name)]
+
+
+_PARTS = re.compile(r"\d+|\D+")
 
 
 def urn_key(urn: str) -> str:

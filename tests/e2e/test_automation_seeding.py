@@ -60,3 +60,19 @@ def test_the_seeding_recipe_sends_nothing_for_a_stack_over_the_limit(
         raise AssertionError("stack.up() over the limit succeeded")
     assert triggers(prod) == 25
     assert len(prod.resources()) == 25
+    prod.emulator.clear_requests()
+
+    # As docs/cost.md has it: `DATAGOL_MAX_TRIGGERS_PER_UPDATE=200 python
+    # examples/automation/seed.py dev prod`: dev is a no-op, prod gets the five runs left.
+    seeded = subprocess.run(
+        [sys.executable, str(SEED), "dev", "prod"],
+        cwd=dev.workdir,
+        env={**dev.env, "DATAGOL_MAX_TRIGGERS_PER_UPDATE": "200"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert seeded.returncode == 0, seeded.stdout + seeded.stderr
+    assert "== prod: succeeded {'create': 5, 'same': 27}" in seeded.stdout, seeded.stdout
+    assert triggers(prod) == 5 and len(prod.resources()) == 30

@@ -126,7 +126,13 @@ def api_error(
             "account can see that workspace.",
         )
     if status in (400, 422):
-        return error(BadRequestError, f"DataGOL rejected {where} ({said}).")
+        fix = (
+            " No job was started: change what DataGOL's message names (the run's mode, "
+            "where_clause, rows or extract_only_new, or its ids), then run `pulumi up` again."
+            if method == "POST"
+            else ""
+        )
+        return error(BadRequestError, f"DataGOL rejected {where} ({said}).{fix}")
     if status == 413:
         return error(
             PayloadTooLargeError,

@@ -80,12 +80,13 @@ class ClientProvider(ResourceProvider):
 
     def configure(self, req: ConfigureRequest) -> None:
         """Read every setting; nothing is sent and no credential is required yet."""
+        # Our failures (a bad setting here included) reach the user as their message, without
+        # the SDK server's traceback.
+        sdk_errors.quiet_server_tracebacks()
         self._context = Context(req.config)
         # In `python -m pulumi.dynamic <engine address>`: a provider whose engine is gone sends
         # nothing more and exits (see engine_link); elsewhere (tests, tools) nothing is watched.
         engine_link.watch(engine_link.address_from_argv())
-        # Our failures reach the user as their message, without the SDK server's traceback.
-        sdk_errors.quiet_server_tracebacks()
 
     def context(self) -> Context:
         context: Context | None = getattr(self, "_context", None)

@@ -292,3 +292,13 @@ def test_outputs_are_never_null_so_a_no_op_preview_shows_no_change(
     missing = [k for k in declared if k != "rows" and outs.get(k) is None]
     assert missing == []
     assert (outs["error"], outs["finished_at"], outs["triggers"]) == ("", "", {})
+
+
+def test_a_bad_setting_fails_with_its_message_alone(server) -> None:
+    args = {"datagol:baseUrl": "ftp://datagol.example", "datagol:token": "t"}
+    server.Configure(proto.ConfigureRequest(args=struct(args), acceptSecrets=True))
+    with pytest.raises(grpc.RpcError) as info:
+        check(server, RUN)
+    details = info.value.details()
+    assert "datagol:baseUrl" in details, details
+    assert "Traceback" not in details and 'File "' not in details, details

@@ -9,12 +9,12 @@ of its run, an update sends all of them when a trigger input changed, only the b
 never reached DataGOL when some did not, and nothing otherwise; a group does that per key.
 
 The count is kept per update (:mod:`datagol_pulumi.tally`); a resource that would take it over
-``datagol:maxTriggersPerUpdate`` is refused, so the preview fails before any request; the
-first refusal of an update says why and the ways out, later ones refer to it. The update's
-totals are said once, when it ends (the engine ends every provider process of a deployment
-when it is done; the first to end says them), through the engine's ``Log`` service, the
-channel the engine gives every provider process (the dynamic provider's SDK offers none): the
-CLI shows them in the Diagnostics, under the stack.
+``datagol:maxTriggersPerUpdate`` is refused with a short error, so the preview fails before any
+request. The update's bill (its totals per tenant, workspace and extraction, or how far it
+counted before the limit and the ways out) is said once, when it ends: the engine ends every
+provider process of a deployment when it is done, and the first to end says it, through the
+engine's ``Log`` service, the channel the engine gives every provider process (the dynamic
+provider's SDK offers none). The CLI shows it in the Diagnostics, under the stack.
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ from .wire import is_unknown, plain
 
 LIMIT_KEY = f"{NAMESPACE}:maxTriggersPerUpdate"
 LIMIT_ENV = "DATAGOL_MAX_TRIGGERS_PER_UPDATE"
+#: Between a target's tenant (base URL) and the rest of it, in the tally's keys.
+TENANT_END = "\t"
 
 #: Per target ("workspace W, extraction E"): [runs, batches, selected rows, runs whose
 #: batches and rows are secret (not in the two before)].
@@ -183,10 +185,6 @@ def account(
         raise TriggerLimitExceeded(refusal(limit))
     _said(tally, limit)
     return totals
-
-
-#: Between a target's tenant and the rest of it, in the tally's keys.
-TENANT_END = "\t"
 
 
 def _tenant(base_url: str) -> str:

@@ -174,7 +174,9 @@ class Tally:
 
     def claim_summary(self) -> Totals | None:
         """The update's totals for the one process that shows them (None for every other, and
-        when nothing was counted)."""
+        when nothing was counted). A file already removed stays removed: nothing to say."""
+        if self.path is not None and fcntl is not None and not self.path.exists():
+            return None
         with self._locked() as totals:
             if totals.summarized or not (totals.runs or totals.refused):
                 return None

@@ -125,6 +125,8 @@ def test_one_process_of_an_update_says_its_summary_and_the_first_refusal_is_kept
     said = second.claim_summary()
     assert said is not None and (said.runs, said.refused, said.names) == (1, 2, ["a"])
     assert first.claim_summary() is None and second.claim_summary() is None
+    path.unlink()  # the update's end removed its file: a late process neither says nor creates
+    assert first.claim_summary() is None and not path.exists()
 
 
 def test_names_are_kept_in_the_order_a_person_reads_them(tmp_path: Path) -> None:

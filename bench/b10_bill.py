@@ -82,7 +82,7 @@ def run() -> Result:
                 project.env = saved
             if emu.request_count():
                 stray.append(f"{emu.request_count()} request(s) in a no-op preview {label}")
-            if "DataGOL:" in output or "to update" in output or "to create" in output:
+            if "DataGOL" in output or "to update" in output or "to create" in output:
                 stray.append(f"a no-op preview {label} showed a change or a bill")
             return seconds
 

@@ -6,7 +6,10 @@ Two programs, each create in a fresh project and file backend, against one emula
 * baseline: bench/bare_post_program.py, a provider (bench/bare_post_provider.py, copied beside
   it) whose ``create`` sends one bare ``requests.post`` of the trigger's bytes (same path, query,
   body, headers) and returns the request id; the runs' four ids as inputs (like B6's trivial
-  resources);
+  resources). Its pickled provider holds nothing (it reads what it sends from BENCH_BARE_POST):
+  until 2026-12-07 it held them, ~1.4 KB more state per resource than a trivial resource has,
+  which made the baseline slower and the ratio ~0.2 lower than an independent harness's
+  (docs/benchmarks.md, B8);
 * subject:  ``__main__.py`` itself, N ExtractionRuns (mode full, not waiting) with its exports.
 
 Timed, rotating, REPS creates of each: N=200 with checkpoints (the default); N=200 with
@@ -50,6 +53,8 @@ from .common import (
 )
 from .pulumi_cli import Project
 
+BARE_ENV = "BENCH_BARE_POST"  # bench/bare_post_provider.py reads what it sends from there
+
 RUNS = 200
 SEQUENTIAL_RUNS = 100
 REPS = 3
@@ -63,9 +68,10 @@ PROGRAMS = {
     "subject": ROOT / "__main__.py",
 }
 TIMED = ("baseline", "subject")
-#: Timed too where checkpoints are skipped (the engine's writes hide less there): what the
-#: failure hook and the bill each cost in wall time.
-DIAGNOSED = {"skip": ("no hook", "no bill")}
+#: Timed too as diagnostics: minimal ExtractionRuns (no exports, as a user's own program may
+#: declare them); and where checkpoints are skipped (the engine's writes hide less there), what
+#: the failure hook and the bill each cost in wall time.
+DIAGNOSED = {"checkpoints": ("bare runs",), "skip": ("no hook", "no bill")}
 #: Probed only: the bill's cost is in the provider process, which cProfile does not see.
 PROFILED = ("baseline", "bare runs", "no hook", "subject")
 #: The name bench/runs_nohook_program.py (and b8_nobill_program.py) runs the real program under.
@@ -123,8 +129,9 @@ class Bench:
         if label == "no bill":
             provider = HERE / "b8_nobill_provider.py"
             (project.workdir / provider.name).write_text(provider.read_text())
-        extra = {"bare": bare_config(self.emu.url)} if label == "baseline" else {}
-        project.set_runs(stack_runs(runs), **extra)
+        if label == "baseline":
+            project.env[BARE_ENV] = json.dumps(bare_config(self.emu.url))
+        project.set_runs(stack_runs(runs))
         return project
 
     def created(self, project: Project, runs: int, label: str) -> tuple[int, Counter, int, int]:

@@ -9,35 +9,41 @@ of its run, an update sends all of them when a trigger input changed, only the b
 never reached DataGOL when some did not, and nothing otherwise; a group does that per key.
 
 The count is kept per update (:mod:`datagol_pulumi.tally`); a resource that would take it over
-``datagol:maxTriggersPerUpdate`` is refused, so the preview fails before any request. Each
-counted resource gets a message through the engine's ``Log`` service, the channel the engine
-gives every provider process (the dynamic provider's SDK offers none): the CLI shows it under
-the resource and in the preview's Diagnostics.
+``datagol:maxTriggersPerUpdate`` is refused with a short error, so the preview fails before any
+request. The update's bill (its totals per tenant, workspace and extraction, or how far it
+counted before the limit and the ways out) is said once, when it ends: the engine ends every
+provider process of a deployment when it is done, and the first to end says it, through the
+engine's ``Log`` service, the channel the engine gives every provider process (the dynamic
+provider's SDK offers none). The CLI shows it in the Diagnostics, under the stack.
 """
 
 from __future__ import annotations
 
+import atexit
 import threading
 import uuid
 import weakref
 from collections.abc import Collection, Mapping
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from . import engine_link, engine_log
 from .client.masking import MASK
-from .config import NAMESPACE
+from .config import NAMESPACE, Settings
 from .errors import ConfigurationError
 from .ledger import Ledger
 from .operations import SECRET_KEYS_KEY
 from .reconcile import NOT_SENT
 from .runs import has_pending
 from .secrecy import is_secret, secret_inputs
-from .tally import KEPT_NAMES, Tally, Totals, for_update
+from .tally import Tally, Totals, for_update, name_order
 from .validation import changed_properties, run_secret
 from .wire import is_unknown, plain, wholly_unknown
 
 LIMIT_KEY = f"{NAMESPACE}:maxTriggersPerUpdate"
 LIMIT_ENV = "DATAGOL_MAX_TRIGGERS_PER_UPDATE"
+#: Between a target's tenant (base URL) and the rest of it, in the tally's keys.
+TENANT_END = "\t"
 
 #: Per target ("workspace W, extraction E"): [runs, batches, selected rows, runs whose
 #: batches and rows are secret (not in the two before)].
@@ -155,12 +161,19 @@ def _tally(owner: Any) -> Tally:
 
 
 def account(
-    owner: Any, urn: str, targets: Targets, limit: int, keys: list[str] | None = None
+    owner: Any,
+    urn: str,
+    targets: Targets,
+    limit: int,
+    keys: list[str] | None = None,
+    *,
+    tenant: str = "",
 ) -> Totals | None:
-    """Count a resource's runs in its update, say what it will send, and refuse it when the
-    update would go over ``limit`` (0: none). None when it sends nothing (a no-op is silent).
+    """Count a resource's runs in its update, and refuse it when the update would go over
+    ``limit`` (0: none). None when it sends nothing (a no-op is silent). The update's totals
+    are shown once, when it ends (:func:`summary`).
 
-    ``keys``: a group's keys triggered, named in messages as ``group[key]``.
+    ``keys``: a group's keys triggered, named as ``group[key]``; ``tenant``: the base URL.
     """
     runs = sum(t[0] for t in targets.values())
     if not runs:
@@ -169,11 +182,24 @@ def account(
     names = [f"{name}[{k}]" for k in keys] if keys is not None else [name]
     # Without a URN (direct use) nothing tells two resources apart: each is counted.
     key = urn or f"(unnamed {uuid.uuid4().hex})"
-    totals, added = _tally(owner).charge(key, names, targets, limit)
+    tally = _tally(owner)
+    placed = {f"{_tenant(tenant)}{TENANT_END}{t}": v for t, v in targets.items()}
+    totals, added = tally.charge(key, names, placed, limit)
     if not added:
-        raise TriggerLimitExceeded(refusal(totals, runs, names, limit))
-    _say(urn, announcement(targets, totals, limit, names if keys else []))
+        tally.refuse(totals.runs + runs)
+        _said(tally, limit)
+        raise TriggerLimitExceeded(refusal(limit))
+    _said(tally, limit)
     return totals
+
+
+def _tenant(base_url: str) -> str:
+    """The tenant as shown: its base URL, without any user or password in it."""
+    parts = urlsplit(base_url or "")
+    if not parts.netloc:
+        return base_url or "(default)"
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def _amounts(runs: int, batches: int, rows: int, hidden: int = 0) -> str:
@@ -194,46 +220,89 @@ def _amounts(runs: int, batches: int, rows: int, hidden: int = 0) -> str:
     return " and ".join(parts)
 
 
-def announcement(targets: Targets, totals: Totals, limit: int, keys: list[str]) -> str:
-    """The message under a resource: what it triggers, where, and the update's count so far."""
-    here = "; ".join(f"{_amounts(*v)} in {t}" for t, v in sorted(targets.items()))
-    named = ""
-    if keys:
-        shown = ", ".join(keys[:KEPT_NAMES])
-        named = (
-            f" ({shown}{f' and {len(keys) - KEPT_NAMES} more' if len(keys) > KEPT_NAMES else ''})"
-        )
+def _named(names: list[str], runs: int) -> str:
+    """The runs counted by name, the first few in name order, and how many more."""
+    more = runs - len(names)
+    return f"{', '.join(sorted(names, key=name_order))}{f' and {more} more' if more > 0 else ''}"
+
+
+def summary(totals: Totals, limit: int) -> str:
+    """The update's bill, said once: its total (or how far it counted before the limit, and
+    the ways out), then per tenant (base URL), then per workspace and extraction, in a stable
+    order. Its first line holds no figure: the CLI repeats a first line on the stack's row."""
     bound = f"limit {limit}" if limit else "no limit"
+    amounts = _amounts(totals.runs, totals.batches, totals.rows, totals.hidden) or "0 runs"
+    lines = [f"DataGOL bill of this update (paid extraction jobs; {bound}, {LIMIT_KEY}):"]
+    if totals.refused:
+        lines.append(
+            f"  over the limit of {limit} per update ({LIMIT_KEY}): this update would trigger "
+            f"at least {totals.refused} DataGOL runs ({_named(totals.names, totals.refused)}); "
+            "the run that went over was not sent, nor anything after it"
+        )
+        lines.append(f"  counted before the limit: {amounts}")
+    else:
+        lines.append(f"  total: {amounts} ({_named(totals.names, totals.runs)})")
+    tenants: dict[str, dict[str, list[int]]] = {}
+    for placed, counts in totals.targets.items():
+        tenant, _, target = placed.rpartition(TENANT_END)
+        tenants.setdefault(tenant or "(default)", {})[target] = counts
+    for tenant, targets in sorted(tenants.items()):
+        sums = [sum(c[i] for c in targets.values()) for i in range(4)]
+        lines.append(f"  tenant {tenant}: {_amounts(*sums)}")
+        lines.extend(f"    {t}: {_amounts(*c)}" for t, c in sorted(targets.items()))
+    if totals.refused:
+        lines.append(f"  ways out: {WAYS_OUT}")
+    return "\n".join(lines)
+
+
+WAYS_OUT = (
+    f"if this is intended, raise the limit for this update only: `{LIMIT_ENV}=<runs> pulumi up`"
+    f" (0: no limit), or for the stack: `pulumi config set {LIMIT_KEY} <runs>`; update part of "
+    "the stack with `pulumi up --target <urn>`; or split the change into smaller updates"
+)
+
+
+def refusal(limit: int) -> str:
+    """A refused resource's error (the CLI shows it on the resource's line and again in the
+    Diagnostics): short, since the bill says how far the update counted and the ways out."""
     return (
-        f"DataGOL: this update triggers {here}{named}: paid extraction jobs. This update so far: "
-        f"{_amounts(totals.runs, totals.batches, totals.rows, totals.hidden)} "
-        f"({bound}, {LIMIT_KEY})."
+        f"Not sent: this update is over the limit of {limit} DataGOL runs per update "
+        f"({LIMIT_KEY}); the DataGOL bill of this update (under the stack) says how far it "
+        "counted and the ways out"
     )
 
 
-def refusal(totals: Totals, runs: int, names: list[str], limit: int) -> str:
-    """Why the update stops here, and the ways out."""
-    at_least = totals.runs + runs
-    counted = totals.names + names
-    shown = ", ".join(counted[:KEPT_NAMES])
-    more = at_least - min(len(counted), KEPT_NAMES)
-    where = "; ".join(f"{_amounts(*v)} in {t}" for t, v in sorted(totals.targets.items()))
-    return (
-        f"This update would trigger at least {at_least} DataGOL runs (paid extraction jobs), "
-        f"over the limit of {limit} per update ({LIMIT_KEY}). This resource was not sent, "
-        f"nor anything after it. Runs counted: {shown}{f' and {more} more' if more > 0 else ''}"
-        f"{f' (before this one: {where})' if where else ''}. Ways out: if this is intended, "
-        f"raise the limit for this update only: `{LIMIT_ENV}=<runs> pulumi up` (0: no limit), "
-        f"or for the stack: `pulumi config set {LIMIT_KEY} <runs>`; update part of the stack "
-        "with `pulumi up --target <urn>`; or split the change into smaller updates"
-    )
+# -- where it is said ----------------------------------------------------------------------------
+
+_SAID_LOCK = threading.Lock()
+#: Engine address -> (tally, limit) whose summary this process shows at exit.
+_PENDING: dict[str, tuple[Tally, int]] = {}
 
 
-def _say(urn: str, message: str) -> None:
-    """Shown by the CLI under the resource (and in the Diagnostics); nothing outside an engine."""
+def _said(tally: Tally, limit: int) -> None:
+    """Have this provider process show the update's summary when it ends (nothing outside an
+    engine). No line per resource: the CLI prints a resource's message on its line and again
+    in the Diagnostics, and hundreds of runs would drown the one total that matters."""
     address = engine_link.address()
-    if address is not None:
-        engine_log.info(address, urn, message)
+    if address is None:
+        return
+    with _SAID_LOCK:
+        first = not _PENDING
+        _PENDING[address] = (tally, limit)
+    if first:
+        atexit.register(say_summary)
+
+
+def say_summary() -> None:
+    """Show the update's totals once: the engine ends every provider process of a deployment
+    when it is done, and the first one to end says them (the others find them said)."""
+    with _SAID_LOCK:
+        pending = list(_PENDING.items())
+        _PENDING.clear()
+    for address, (tally, limit) in pending:
+        totals = tally.claim_summary()
+        if totals is not None:
+            engine_log.info(address, "", summary(totals, limit))
 
 
 # -- the faces' hooks ----------------------------------------------------------------------------
@@ -241,7 +310,7 @@ def _say(urn: str, message: str) -> None:
 
 def on_check(
     owner: Any,
-    limit: int,
+    settings: Settings,
     urn: str,
     olds: Mapping[str, Any] | None,
     inputs: Mapping[str, Any],
@@ -249,19 +318,21 @@ def on_check(
     group: bool,
 ) -> None:
     """``check`` of a resource the engine is about to create (no old inputs): its whole bill.
-    An existing resource is counted by :func:`on_diff`; inputs that fail check are not."""
+    An existing resource is counted by :func:`on_diff`; inputs that fail check are not.
+    ``settings``: its provider's (the tenant and the limit)."""
     if olds:
         return
+    limit, tenant = settings.max_triggers_per_update, settings.base_url
     if group:
         targets, keys, _ = group_charge(None, inputs)
-        account(owner, urn, targets, limit, keys)
+        account(owner, urn, targets, limit, keys, tenant=tenant)
     else:
-        account(owner, urn, run_charge(None, inputs), limit)
+        account(owner, urn, run_charge(None, inputs), limit, tenant=tenant)
 
 
 def on_diff(
     owner: Any,
-    limit: int,
+    settings: Settings,
     urn: str,
     olds: Mapping[str, Any],
     news: Mapping[str, Any],
@@ -270,8 +341,10 @@ def on_diff(
     group: bool,
 ) -> None:
     """``diff`` of a resource the stack has: what its update (or replacement) sends."""
+    limit, tenant = settings.max_triggers_per_update, settings.base_url
     if group:
         targets, keys, _ = group_charge(olds, news)
-        account(owner, urn, targets, limit, keys)
+        account(owner, urn, targets, limit, keys, tenant=tenant)
     else:
-        account(owner, urn, run_charge(olds, news, replaced=bool(replaces)), limit)
+        replaced = bool(replaces)
+        account(owner, urn, run_charge(olds, news, replaced=replaced), limit, tenant=tenant)

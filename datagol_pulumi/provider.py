@@ -22,7 +22,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from . import bill, dynamic_cancel, engine_link, operations
+from . import bill, dynamic_cancel, engine_link, operations, sdk_errors
 from .client import DataGolClient
 from .errors import DataGolError
 from .journal import InflightJournal
@@ -81,6 +81,9 @@ class ClientProvider(ResourceProvider):
 
     def configure(self, req: ConfigureRequest) -> None:
         """Read every setting; nothing is sent and no credential is required yet."""
+        # Our failures (a bad setting here included) reach the user as their message, without
+        # the SDK server's traceback.
+        sdk_errors.quiet_server_tracebacks()
         self._context = Context(req.config)
         # In `python -m pulumi.dynamic <engine address>`: a provider whose engine is gone sends
         # nothing more and exits (see engine_link); elsewhere (tests, tools) nothing is watched.
@@ -115,9 +118,9 @@ class ClientProvider(ResourceProvider):
     ) -> CheckResult:
         inputs, failures = checked
         if not failures:
-            limit = self.context().settings.max_triggers_per_update
+            settings = self.context().settings
             bill.on_check(
-                self.context(), limit, inputs.get(URN_KEY) or "", olds, inputs, group=group
+                self.context(), settings, inputs.get(URN_KEY) or "", olds, inputs, group=group
             )
         return _check_result(checked)
 
@@ -125,9 +128,9 @@ class ClientProvider(ResourceProvider):
         self, olds: dict[str, Any], news: dict[str, Any], diff: Diff, *, group: bool
     ) -> DiffResult:
         if diff.changes:
-            limit = self.context().settings.max_triggers_per_update
+            settings = self.context().settings
             urn = news.get(URN_KEY) or ""
-            bill.on_diff(self.context(), limit, urn, olds, news, diff.replaces, group=group)
+            bill.on_diff(self.context(), settings, urn, olds, news, diff.replaces, group=group)
         return _diff_result(diff)
 
 

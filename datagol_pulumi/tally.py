@@ -24,6 +24,7 @@ import atexit
 import hashlib
 import json
 import os
+import re
 import stat
 import tempfile
 import threading
@@ -53,17 +54,22 @@ class Totals:
     """What an update triggers so far: runs, batches (POSTs), selected rows, per target; the
     update's totals are the targets' sums, so that the two can never disagree."""
 
-    #: The first runs counted, by name, for messages.
+    #: The first runs counted in name order, for messages.
     names: list[str] = field(default_factory=list)
     #: "workspace W, extraction E" -> [runs, batches, rows, hidden]: hidden are the runs whose
     #: batches and rows are secret, counted in runs only.
     targets: dict[str, list[int]] = field(default_factory=dict)
     #: The resources already counted, by :func:`urn_key`: each is counted once per update.
     urns: list[str] = field(default_factory=list)
+    #: The count the update's first refusal reached ("at least"); 0 while none was refused.
+    refused: int = 0
+    #: Whether a provider process of this update has shown its summary (shown once).
+    summarized: bool = False
 
     def add(self, urn: str, names: list[str], targets: Mapping[str, list[int]]) -> None:
         self.urns.append(urn)
-        self.names.extend(names[: max(0, KEPT_NAMES - len(self.names))])
+        # The first names in name order, whatever order the engine's calls came in.
+        self.names = sorted([*self.names, *names], key=name_order)[:KEPT_NAMES]
         for target, counts in targets.items():
             runs, batches, rows, hidden = (list(counts) + [0, 0, 0, 0])[:4]
             total = self.targets.setdefault(target, [0, 0, 0, 0])
@@ -99,6 +105,8 @@ class Totals:
             "names": self.names,
             "targets": self.targets,
             "urns": self.urns,
+            "refused": self.refused,
+            "summarized": self.summarized,
         }
 
     @classmethod
@@ -107,6 +115,8 @@ class Totals:
             names=[str(n) for n in data.get("names") or []],
             targets={str(k): [int(x) for x in v] for k, v in (data.get("targets") or {}).items()},
             urns=[str(u) for u in data.get("urns") or []],
+            refused=int(data.get("refused") or 0),
+            summarized=bool(data.get("summarized")),
         )
 
 
@@ -176,6 +186,34 @@ class Tally:
                 return _copy(totals), False
             totals.add(key, names, targets)
             return _copy(totals), True
+
+    def refuse(self, at_least: int) -> bool:
+        """Note that the update went over its limit at ``at_least`` runs; whether this is its
+        first refusal (the one that says why and the ways out)."""
+        with self._locked() as totals:
+            if totals.refused:
+                return False
+            totals.refused = at_least
+            return True
+
+    def claim_summary(self) -> Totals | None:
+        """The update's totals for the one process that shows them (None for every other, and
+        when nothing was counted). A file already removed stays removed: nothing to say."""
+        if self.path is not None and fcntl is not None and not self.path.exists():
+            return None
+        with self._locked() as totals:
+            if totals.summarized or not (totals.runs or totals.refused):
+                return None
+            totals.summarized = True
+            return _copy(totals)
+
+
+def name_order(name: str) -> list[tuple[int, int | str]]:
+    """Names in the order a person expects: r2 before r10."""
+    return [(0, int(part)) if part.isdigit() else (1, part) for part in _PARTS.findall(name)]
+
+
+_PARTS = re.compile(r"\d+|\D+")
 
 
 def urn_key(urn: str) -> str:

@@ -59,6 +59,16 @@ def find_text(payload: Any, keys: tuple[str, ...]) -> str | None:
     return None
 
 
+def error_codes(payload: Any) -> list[str]:
+    """The ``errorCodes`` of DataGOL's error envelope (``{"error": {"errorCodes": [...]}}``)."""
+    for scope in scopes(payload):
+        error = scope.get("error")
+        codes = error.get("errorCodes") if isinstance(error, Mapping) else None
+        if isinstance(codes, list) and codes:
+            return [str(code) for code in codes if isinstance(code, (str, int))][:10]
+    return []
+
+
 def reply_json(reply: Reply) -> Any:
     """The answer's JSON, or None when it is empty, cut off or not JSON."""
     if reply.truncated or not reply.body:
@@ -73,6 +83,9 @@ def server_message(reply: Reply, scrub: Callable[[str], str]) -> str:
     """The service's message in readable form: JSON field, HTML page title or plain text."""
     payload = reply_json(reply)
     text = find_text(payload, MESSAGE_KEYS) if payload is not None else None
+    codes = error_codes(payload)
+    if text is not None and codes:
+        text += f" (error codes: {', '.join(codes)})"
     if text is None:
         raw = reply.body.decode("utf-8", errors="replace")
         title = re.search(r"<title[^>]*>(.*?)</title>", raw, re.IGNORECASE | re.DOTALL)
@@ -113,7 +126,13 @@ def api_error(
             "account can see that workspace.",
         )
     if status in (400, 422):
-        return error(BadRequestError, f"DataGOL rejected {where} ({said}).")
+        fix = (
+            " No job was started: change what DataGOL's message names (the run's mode, "
+            "where_clause, rows or extract_only_new, or its ids), then run `pulumi up` again."
+            if method == "POST"
+            else ""
+        )
+        return error(BadRequestError, f"DataGOL rejected {where} ({said}).{fix}")
     if status == 413:
         return error(
             PayloadTooLargeError,

@@ -213,8 +213,8 @@ class DataGolProvider(Provider):
         ]
         if not failures:  # a new resource's bill; an existing one's is counted by diff
             group = self._is_group(request.urn)
-            limit = self._context.settings.max_triggers_per_update
-            bill.on_check(self, limit, request.urn, request.old_inputs, checked, group=group)
+            settings = self._context.settings
+            bill.on_check(self, settings, request.urn, request.old_inputs, checked, group=group)
         inputs = {k: v for k, v in checked.items() if not k.startswith("__")}
         secret = translate.secret_names(request.new_inputs)
         outs = self._out(request.urn, inputs, secret, outputs=False)
@@ -230,8 +230,8 @@ class DataGolProvider(Provider):
         news = self._in(request.urn, request.new_inputs)
         result = (operations.diff_group if group else operations.diff_run)(olds, news)
         if result.changes:  # what the update sends, counted before it is sent (see bill)
-            limit = self._context.settings.max_triggers_per_update
-            bill.on_diff(self, limit, request.urn, olds, news, result.replaces, group=group)
+            settings = self._context.settings
+            bill.on_diff(self, settings, request.urn, olds, news, result.replaces, group=group)
         # Named per property, so `pulumi preview --diff` says what re-triggers the run.
         detailed = {
             translate.camel_path(name): PropertyDiff(kind, input_diff=True)

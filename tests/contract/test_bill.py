@@ -117,22 +117,35 @@ def test_a_group_whose_runs_are_unknown_in_preview_is_not_counted() -> None:
     assert (targets, keys, known) == ({}, [], False)
 
 
-def test_the_refusal_names_count_limit_runs_and_ways_out() -> None:
+def test_the_refusal_is_short_and_the_bill_names_count_limit_runs_and_ways_out() -> None:
     owner = Context()  # a provider configuration: its own count outside an engine
     for i in range(12):
         bill.account(owner, f"urn:x::r{i}", {"workspace w, extraction e": [1, 1, 0]}, 12)
-    with pytest.raises(bill.TriggerLimitExceeded) as refused:
-        bill.account(
-            owner, "urn:x::g", {"workspace w, extraction e": [3, 4, 7]}, 12, ["a", "b", "c"]
+    for name in ("g", "h"):  # every refused resource: the same short error
+        with pytest.raises(bill.TriggerLimitExceeded) as refused:
+            bill.account(
+                owner, f"urn:x::{name}", {"workspace w, extraction e": [3, 4, 7]}, 12, ["a", "b"]
+            )
+        assert str(refused.value) == (
+            "Not sent: this update is over the limit of 12 DataGOL runs per update "
+            "(datagol:maxTriggersPerUpdate); the DataGOL bill of this update (under the stack) "
+            "says how far it counted and the ways out"
         )
-    text = str(refused.value)
-    assert "at least 15 DataGOL runs" in text and "limit of 12 per update" in text
-    assert "Runs counted: r0, r1, r2, r3, r4, r5, r6, r7, r8, r9 and 5 more" in text
+    # Refused, it counted nothing: a smaller change still fits.
+    assert bill.account(owner, "urn:x::s", {}, 12) is None
+    totals = bill._tally(owner).claim_summary()
+    assert totals is not None and bill._tally(owner).claim_summary() is None  # said once
+    text = bill.summary(totals, 12)
+    assert text.splitlines()[:3] == [
+        "DataGOL bill of this update (paid extraction jobs; limit 12, datagol:maxTriggersPerUpdate):",
+        "  over the limit of 12 per update (datagol:maxTriggersPerUpdate): this update would "
+        "trigger at least 15 DataGOL runs (r0, r1, r2, r3, r4, r5, r6, r7, r8, r9 and 5 more); "
+        "the run that went over was not sent, nor anything after it",
+        "  counted before the limit: 12 runs",
+    ]
     assert "DATAGOL_MAX_TRIGGERS_PER_UPDATE=<runs> pulumi up" in text
     assert "pulumi config set datagol:maxTriggersPerUpdate <runs>" in text
     assert "--target" in text and "split the change" in text
-    # Refused, it counted nothing: a smaller change still fits.
-    assert bill.account(owner, "urn:x::s", {}, 12) is None
 
 
 def test_what_is_secret_in_a_run_stays_out_of_the_bill() -> None:
@@ -145,10 +158,10 @@ def test_what_is_secret_in_a_run_stays_out_of_the_bill() -> None:
     # Still counted as a run (the limit holds); where, how many requests and rows: not shown.
     assert targets == {"workspace [secret], extraction ext-1": [1, 0, 0, 1]}
     totals = bill.Totals()
-    totals.add("urn:x::s", ["s"], targets)
-    text = bill.announcement(targets, totals, 25, [])
+    totals.add("urn:x::s", ["s"], {f"https://t{bill.TENANT_END}{t}": v for t, v in targets.items()})
+    text = bill.summary(totals, 25)
     assert WORKSPACE_ID not in text and "2 requests" not in text
-    assert "1 run with secret rows (requests and rows not shown)" in text
+    assert "tenant https://t: 1 run with secret rows (requests and rows not shown)" in text
 
     inputs, failures = operations.check_group_inputs(
         {"runs": {"a": run("a", **rows), "b": run("b")}}
@@ -160,3 +173,22 @@ def test_what_is_secret_in_a_run_stays_out_of_the_bill() -> None:
         "workspace [secret], extraction [secret]": [1, 0, 0, 1],
         f"workspace {WORKSPACE_ID}, extraction ext-1": [1, 1, 0, 0],
     }
+
+
+def test_the_summary_totals_per_tenant_then_per_target_in_a_stable_order() -> None:
+    owner = Context()
+    tenants = {"https://b.example": "ext-2", "https://user:pw@a.example": "ext-1"}
+    for i, (tenant, extraction) in enumerate(sorted(tenants.items()) * 2):
+        target = {f"workspace w, extraction {extraction}": [1, 2, 3 * i]}
+        bill.account(owner, f"urn:x::r{i}", target, 0, tenant=tenant)
+    totals = bill._tally(owner).claim_summary()
+    assert totals is not None and bill._tally(owner).claim_summary() is None  # said once
+    assert bill.summary(totals, 0).splitlines() == [
+        "DataGOL bill of this update (paid extraction jobs; no limit, "
+        "datagol:maxTriggersPerUpdate):",
+        "  total: 4 runs in 8 requests, 18 selected rows (r0, r1, r2, r3)",
+        "  tenant https://a.example: 2 runs in 4 requests, 12 selected rows",
+        "    workspace w, extraction ext-1: 2 runs in 4 requests, 12 selected rows",
+        "  tenant https://b.example: 2 runs in 4 requests, 6 selected rows",
+        "    workspace w, extraction ext-2: 2 runs in 4 requests, 6 selected rows",
+    ]

@@ -128,6 +128,34 @@ def test_wrong_token_fails_create_without_echoing_it(server, emulator: Emulator)
     assert "datagol:token" in details
     assert "not-the-token-42" not in details
     assert len(emulator.requests()) == 1
+    # The message alone: no traceback, no SDK frame (datagol_pulumi.sdk_errors).
+    assert details.startswith("DataGOL refused the credentials"), details
+    assert "Traceback" not in details and "__main__.py" not in details
+
+
+def test_an_error_datagol_describes_shows_its_message_and_codes_without_frames(
+    server, emulator: Emulator
+) -> None:
+    configure(server, emulator)
+    envelope = {
+        "success": False,
+        "error": {
+            "statusCode": 400,
+            "requestId": "log-77",
+            "message": "Extraction ext-1 is disabled",
+            "errorCodes": ["EXTRACTION_DISABLED", "E4001"],
+        },
+        "data": None,
+    }
+    emulator.add_fault(status=400, body=envelope, method="POST")
+    inputs = props(check(server, RUN).inputs)
+    with pytest.raises(grpc.RpcError) as info:
+        server.Create(proto.CreateRequest(urn=URN, properties=struct(inputs)))
+    details = info.value.details()
+    assert "Extraction ext-1 is disabled" in details
+    assert "EXTRACTION_DISABLED, E4001" in details
+    assert "Traceback" not in details and "File " not in details, details
+    assert "log-77" not in details or "request id" not in details.lower()
 
 
 # -- What the engine really sends: unknowns at preview, every number a float -------------------
@@ -264,3 +292,13 @@ def test_outputs_are_never_null_so_a_no_op_preview_shows_no_change(
     missing = [k for k in declared if k != "rows" and outs.get(k) is None]
     assert missing == []
     assert (outs["error"], outs["finished_at"], outs["triggers"]) == ("", "", {})
+
+
+def test_a_bad_setting_fails_with_its_message_alone(server) -> None:
+    args = {"datagol:baseUrl": "ftp://datagol.example", "datagol:token": "t"}
+    server.Configure(proto.ConfigureRequest(args=struct(args), acceptSecrets=True))
+    with pytest.raises(grpc.RpcError) as info:
+        check(server, RUN)
+    details = info.value.details()
+    assert "datagol:baseUrl" in details, details
+    assert "Traceback" not in details and 'File "' not in details, details

@@ -18,9 +18,8 @@ from tests.e2e.conftest import ROOT, Stack, run
 from tests.e2e.test_plugin_yaml import yaml_stack  # noqa: F401 - the fixture, shared
 
 PROGRAM = ROOT / "tests" / "e2e" / "programs" / "bill.py"
-SO_FAR = re.compile(
-    r"This update so far: (\d+) runs?(?: in (\d+) requests)?(?:, (\d+) selected rows?)?"
-)
+TOTAL = re.compile(r"  total: (\d+) runs?(?: in (\d+) requests)?(?:, (\d+) selected rows?)?")
+BILL = "DataGOL bill of this update"
 #: Five batches of two rows; batch 3 carries a row too large for a 1,000-byte body limit.
 ROWS = [{"id": i, "blob": "x" * (3000 if i == 4 else 1)} for i in range(10)]
 
@@ -39,9 +38,10 @@ def with_env(stack: Stack, **env: str) -> Stack:
 
 
 def billed(output: str) -> tuple[int, int, int]:
-    """The update's count as its last message states it: (runs, requests, selected rows)."""
-    counts = [(int(r), int(q or r), int(n or 0)) for r, q, n in SO_FAR.findall(output)]
-    return max(counts, default=(0, 0, 0))
+    """The update's count as its bill states it, once: (runs, requests, selected rows)."""
+    counts = [(int(r), int(q or r), int(n or 0)) for r, q, n in TOTAL.findall(output)]
+    assert len(counts) <= 1, output  # said once
+    return counts[0] if counts else (0, 0, 0)
 
 
 def posted_runs(stack: Stack) -> set[str]:
@@ -56,9 +56,12 @@ def refused_over_limit(stack: Stack, limit: int, runs: int) -> str:
     text = refused.stdout + refused.stderr
     assert refused.returncode != 0
     assert stack.emulator.requests() == []
-    assert f"would trigger at least {runs} DataGOL runs" in text, text
-    assert f"over the limit of {limit} per update (datagol:maxTriggersPerUpdate)" in text
-    assert "DATAGOL_MAX_TRIGGERS_PER_UPDATE=<runs> pulumi up" in text
+    # Said once: how far it counted, the limit and the ways out.
+    assert text.count(f"would trigger at least {runs} DataGOL runs") == 1, text
+    assert text.count(f"over the limit of {limit} per update (datagol:maxTriggersPerUpdate)") == 1
+    assert text.count("DATAGOL_MAX_TRIGGERS_PER_UPDATE=<runs> pulumi up") == 1
+    assert "Not sent: this update is over the limit" in text
+    assert "Traceback" not in text and "__main__.py" not in text
     return text
 
 
@@ -70,12 +73,14 @@ def test_over_the_limit_fails_at_preview_across_tenants_and_the_variable_raises_
     stack = make(make_stack, single={f"r{i}": {} for i in range(6)}, tenants=True)
 
     text = refused_over_limit(stack, limit=5, runs=6)
-    assert re.search(r"Runs counted: (r\d, ){5}r\d", text), text
+    named = re.search(r"at least 6 DataGOL runs \(((?:r\d, ){4}r\d) and 1 more\)", text)
+    assert named, text
+    assert named.group(1).split(", ") == sorted(named.group(1).split(", "))  # in name order
     assert "pulumi up --target <urn>" in text and "split the change" in text
 
     # A way out: part of the stack.
     targeted = stack.preview("--target", stack.urn("r0"))
-    assert "1 run" in targeted.stdout and billed(targeted.stdout) == (1, 1, 0)
+    assert billed(targeted.stdout) == (1, 1, 0)
     assert stack.emulator.requests() == []
 
     # The other: the limit raised for one command. `pulumi up` with its preview: the preview
@@ -92,14 +97,14 @@ def test_over_the_limit_fails_at_preview_across_tenants_and_the_variable_raises_
 
     # A no-op counts nothing, says nothing and sends nothing, under the limit of 5 again.
     noop = stack.preview()
-    assert "DataGOL:" not in noop.stdout and billed(noop.stdout) == (0, 0, 0)
+    assert BILL not in noop.stdout and billed(noop.stdout) == (0, 0, 0)
     stack.up()
     assert stack.emulator.requests() == []
 
     # Changing the limit is an update of the providers only: no run is triggered again.
     stack.pulumi("config", "set", "datagol:maxTriggersPerUpdate", "10")
     changed = stack.preview()
-    assert "DataGOL:" not in changed.stdout and "~ 2 to update" in changed.stdout, changed.stdout
+    assert BILL not in changed.stdout and "~ 2 to update" in changed.stdout, changed.stdout
     stack.up()
     assert stack.emulator.requests() == []
 
@@ -138,7 +143,7 @@ def test_the_preview_counts_what_the_next_up_sends(make_stack) -> None:
     )
     preview = stack.preview()
     assert billed(preview.stdout) == (6, 10, 11), preview.stdout
-    assert "(grp[k1], grp[k4])" in preview.stdout
+    assert "(a, c, d, grp[k1], grp[k4], p)" in preview.stdout
     assert "extraction ext-2" in preview.stdout
     assert stack.emulator.requests() == []
 
@@ -182,7 +187,7 @@ def test_a_yaml_program_on_the_plugin_is_counted_and_refused_alike(
 
     # A no-op counts and sends nothing; one changed filter is one run, under the limit of 3.
     noop = stack.preview()
-    assert "DataGOL:" not in noop.stdout
+    assert BILL not in noop.stdout
     stack.up()
     assert stack.emulator.requests() == []
     stack.pulumi("config", "set", "contractsFilter", "status = 'closed'")
@@ -198,8 +203,8 @@ def test_the_bill_of_secret_runs_names_neither_their_target_nor_their_rows(make_
     stack.pulumi("config", "set", "--secret", "--path", "datagol-pulumi:runs[0].rows[0].id", "r1")
     preview = stack.preview()
     out = preview.stdout + preview.stderr
-    assert "this update triggers 1 run with secret rows (requests and rows not shown) in " in out
-    assert "workspace [secret], extraction [secret]" in out
+    assert "total: 1 run with secret rows (requests and rows not shown) (s)" in out
+    assert "workspace [secret], extraction [secret]: 1 run with secret rows" in out
     assert WORKSPACE_ID not in out and "3 requests" not in out and "3 selected rows" not in out
     stack.up()
     assert len(stack.posts()) == 3  # sent as written
@@ -244,3 +249,38 @@ def test_two_tenants_of_a_yaml_program_share_one_count(
     assert billed(raised.preview().stdout) == (6, 6, 0)
     raised.up()
     assert posted_runs(stack) == {f"el-r{i}" for i in range(6)}
+
+
+def test_a_preview_of_thirty_runs_is_short_and_states_its_total_once(make_stack) -> None:
+    """Issue 22: 158 lines and a sentence per run at every display stage before."""
+    stack = make(make_stack, single={f"r{i}": {} for i in range(30)})
+    preview = with_env(stack, DATAGOL_MAX_TRIGGERS_PER_UPDATE="30").preview()
+    out = preview.stdout + preview.stderr
+    assert len(out.splitlines()) <= 100, out
+    assert billed(out) == (30, 30, 0)
+    assert out.count(BILL) == 2, out  # the stack's line (heading only) and the Diagnostics
+    assert out.count("30 runs") == 3  # total, tenant, workspace and extraction
+    assert f"  tenant {stack.emulator.url}: 30 runs" in out
+    assert f"    workspace {WORKSPACE_ID}, extraction ext-1: 30 runs" in out
+    assert "total: 30 runs (r0, r1, r2, r3, r4, r5, r6, r7, r8, r9 and 20 more)" in out
+    assert stack.emulator.requests(method="POST") == []
+
+    # Over the limit: one refusal per refused run at most, the reasons and ways out once.
+    text = refused_over_limit(stack, limit=25, runs=26)
+    assert len(text.splitlines()) <= 100, text
+    assert "counted before the limit: 25 runs" in text
+
+
+def test_a_replaced_run_is_billed_once(make_stack) -> None:
+    """Issue 21 item 7: the engine checks a replaced run twice; it is one run, said once."""
+    stack = make(make_stack, single={"a": {}, "b": {}})
+    stack.up()
+    stack.emulator.clear_requests()
+    stack.set_runs([], single={"a": {"extraction_id": "ext-2"}, "b": {}})
+    preview = stack.preview()
+    assert billed(preview.stdout) == (1, 1, 0)
+    assert preview.stdout.count(BILL) == 2  # the stack's line and the Diagnostics
+    assert "extraction ext-2: 1 run" in preview.stdout
+    up = stack.up()
+    assert billed(up.stdout) == (1, 1, 0)
+    assert posted_runs(stack) == {"el-a"} and len(stack.posts()) == 1

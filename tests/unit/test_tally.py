@@ -187,3 +187,27 @@ def test_a_folder_that_is_not_this_users_own_is_refused(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "is not a folder of this user: remove it, or set TMPDIR" in result.stderr
     assert list(elsewhere.iterdir()) == []
+
+
+def test_one_process_of_an_update_says_its_summary_and_the_first_refusal_is_kept(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "update.json"
+    first, second = Tally(path), Tally(path)  # two provider processes of one update
+    assert first.claim_summary() is None  # nothing counted: nothing to say
+    first.charge("urn:a", ["a"], {"t": [1, 1, 0]}, 1)
+    _, added = second.charge("urn:b", ["b"], {"t": [1, 1, 0]}, 1)
+    assert not added
+    assert second.refuse(2) and not first.refuse(3)  # the first refusal's count is kept
+    said = second.claim_summary()
+    assert said is not None and (said.runs, said.refused, said.names) == (1, 2, ["a"])
+    assert first.claim_summary() is None and second.claim_summary() is None
+    path.unlink()  # the update's end removed its file: a late process neither says nor creates
+    assert first.claim_summary() is None and not path.exists()
+
+
+def test_names_are_kept_in_the_order_a_person_reads_them(tmp_path: Path) -> None:
+    tally = Tally(tmp_path / "update.json")
+    for name in ("r10", "r9", "grp[k2]", "r1"):
+        tally.charge(f"urn:{name}", [name], {"t": [1, 1, 0]}, 0)
+    assert tally.claim_summary().names == ["grp[k2]", "r1", "r9", "r10"]  # type: ignore[union-attr]

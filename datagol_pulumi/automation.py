@@ -35,7 +35,7 @@ class PreviewFailed(DataGolError):
         errors = [line for line in lines if "error" in line.lower()] or lines
         shown = "\n".join(errors[-KEPT_LINES:])
         super().__init__(
-            f"The preview of stack {stack_name} failed, so `up` was not run and no DataGOL "
+            f"The preview of stack {stack_name} failed, so up was not run and no DataGOL "
             f"run was sent:\n{shown}"
         )
 

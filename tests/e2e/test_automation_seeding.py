@@ -39,7 +39,7 @@ def test_the_seeding_recipe_sends_nothing_for_a_stack_over_the_limit(
     assert seeded.returncode == 1, out
     assert "== dev: succeeded {'create': 5}" in out  # stack, provider, three runs
     assert triggers(dev) == 3  # dev only: prod's preview refused, so its up never ran
-    assert "== prod: The preview of stack prod failed, so `up` was not run" in out
+    assert "== prod: The preview of stack prod failed, so up was not run" in out
     assert "would trigger at least 26 DataGOL runs" in out
     assert "Traceback" not in out
     assert prod.resources() == []

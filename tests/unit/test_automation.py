@@ -43,7 +43,7 @@ def test_a_failed_preview_runs_no_up_and_keeps_its_errors() -> None:
     assert stack.calls == ["preview"]
     assert seen == lines  # progress as it came
     assert str(failed.value) == (
-        "The preview of stack prod failed, so `up` was not run and no DataGOL run was sent:\n"
+        "The preview of stack prod failed, so up was not run and no DataGOL run was sent:\n"
         "    error: Not sent: this update is over the limit of 25 DataGOL runs per update"
     )
     assert failed.value.output == "\n".join(lines)

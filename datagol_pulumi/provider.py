@@ -22,9 +22,9 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from . import bill, engine_link, operations
+from . import bill, engine_link, operations, preview_checks
 from .client import DataGolClient
-from .errors import DataGolError
+from .errors import DataGolError, ValidationError
 from .journal import InflightJournal
 from .operations import (  # noqa: F401 - the program's keys, named here for the resources
     AWAITED_BY_COMPLETION_KEY,
@@ -112,10 +112,10 @@ class ClientProvider(ResourceProvider):
         inputs, failures = checked
         if not failures:
             limit = self.context().settings.max_triggers_per_update
-            bill.on_check(
-                self.context(), limit, inputs.get(URN_KEY) or "", olds, inputs, group=group
-            )
-        return _check_result(checked)
+            urn = inputs.get(URN_KEY) or ""
+            bill.on_check(self.context(), limit, urn, olds, inputs, group=group)
+            failures = preview_checks.on_check(self.context(), urn, olds, inputs, group=group)
+        return _check_result((inputs, failures))
 
     def _billed_diff(
         self, olds: dict[str, Any], news: dict[str, Any], diff: Diff, *, group: bool
@@ -124,6 +124,11 @@ class ClientProvider(ResourceProvider):
             limit = self.context().settings.max_triggers_per_update
             urn = news.get(URN_KEY) or ""
             bill.on_diff(self.context(), limit, urn, olds, news, diff.replaces, group=group)
+            failures = preview_checks.on_diff(
+                self.context(), urn, olds, news, diff.replaces, group=group
+            )
+            if failures:
+                raise ValidationError(failures, urn.rsplit("::", 1)[-1])
         return _diff_result(diff)
 
 

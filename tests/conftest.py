@@ -64,6 +64,29 @@ def emulator() -> Iterator[Emulator]:
         yield emu
 
 
+def is_read(record: dict[str, Any]) -> bool:
+    """A Get Extractions request (what the preview reads, at no cost), as the emulator recorded
+    it: GET /noCo/api/v2/workspaces/{ws}/extraction/{elementType}/{elementId}."""
+    segments = record["segments"]
+    return (
+        record["method"] == "GET"
+        and len(segments) == 8
+        and segments[:4] == ["noCo", "api", "v2", "workspaces"]
+        and segments[5] == "extraction"
+    )
+
+
+def reads(emulator: Emulator) -> list[dict[str, Any]]:
+    """The Get Extractions requests the emulator received, oldest first."""
+    return [r for r in emulator.requests() if is_read(r)]
+
+
+def sent(emulator: Emulator) -> list[dict[str, Any]]:
+    """Every request the emulator received but the preview's Get Extractions reads: what a
+    test counted as "all requests" before the preview read anything."""
+    return [r for r in emulator.requests() if not is_read(r)]
+
+
 WORKSPACE_ID = "6f1c2f0e-8a3b-4c55-9d7e-0a1b2c3d4e5f"
 TOKEN = "test-token"
 #: A valid run's identifying inputs; tests add mode, rows and the rest.

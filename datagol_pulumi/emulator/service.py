@@ -7,6 +7,7 @@ import urllib.parse
 from typing import TYPE_CHECKING
 
 from .common import HttpError
+from .listing import is_listing, list_extractions
 from .oauth import basic_auth, no_auth, redacted_token_body
 from .records import recorded_body, recorded_headers
 
@@ -90,6 +91,13 @@ def serve_api(handler: Handler, emulator: Emulator, raw_path: str, raw_query: st
             {"message": "Invalid or missing token"},
             headers={"WWW-Authenticate": challenge},
         )
+
+    if is_listing(handler.command, segments):
+        try:
+            listed = list_extractions(segments, settings)
+        except HttpError as exc:
+            return handler.respond(record, exc.status, {"message": exc.message})
+        return handler.respond(record, 200, listed)
 
     try:
         result = emulator.job_book.route(handler.command, segments, query, data, settings)

@@ -32,7 +32,7 @@ from .errors import AuthenticationError, ConfigurationError, DataGolError
 from .operations import SECRET_KEYS_KEY, Context
 from .secrecy import is_secret, secret_inputs
 from .validation import run_secret
-from .wire import is_unknown, plain
+from .wire import plain, wholly_unknown
 
 #: Reads in flight at once, per provider process: a preview of many elements stays polite.
 READS_AT_ONCE = 4
@@ -84,13 +84,15 @@ def planned_runs(
         ledger = plan(inputs, None if replaced or olds is None else plain(olds), group=False)
         return [Planned("", inputs, secret)] if ledger is not None and ledger.batches else []
     runs = plain(news).get("runs")
-    if is_unknown(runs) or not isinstance(runs, Mapping):
+    if wholly_unknown(runs) or not isinstance(runs, Mapping):
         return []
     held = plain(news.get(SECRET_KEYS_KEY))
     secret_keys = {str(k) for k in held} if isinstance(held, list) else set()
     previous = (plain(olds).get("results") or {}) if olds else {}
     planned = []
     for key, inputs in sorted(runs.items()):
+        if not isinstance(inputs, Mapping):  # unknown at preview: its ids are too
+            continue
         old = previous.get(key)
         ledger = plan(inputs, old if isinstance(old, Mapping) else None, group=True)
         if ledger is not None and ledger.batches:
@@ -241,7 +243,7 @@ def on_check(
     group: bool,
 ) -> list[tuple[str, str]]:
     """``check`` of a resource the engine is about to create; an existing one is ``on_diff``'s."""
-    if olds:
+    if olds and any(not k.startswith("__") for k in olds):  # "__provider" alone: still new
         return []
     return verify(context, urn, planned_runs(None, inputs, group=group))
 

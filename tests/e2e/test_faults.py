@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from tests.conftest import sent
 from tests.e2e.conftest import run
 
 WAIT = {"wait_for_completion": True, "poll_interval_seconds": 0.1}
@@ -173,7 +174,7 @@ def test_ctrl_c_during_a_wait_leaves_state_the_next_up_reconciles(make_stack) ->
     assert stack.completed()["a"][""]["status"] == "COMPLETED"
     stack.emulator.clear_requests()
     stack.up()
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
 
 
 def test_killed_during_a_wait_is_waited_for_again_never_resent(make_stack) -> None:
@@ -207,7 +208,7 @@ def test_killed_during_a_wait_is_waited_for_again_never_resent(make_stack) -> No
     assert stack.completed()["a"][""]["request_ids"] == [request_id]
     stack.emulator.clear_requests()
     again = stack.up()
-    assert stack.emulator.requests() == [], again.stdout
+    assert sent(stack.emulator) == [], again.stdout
 
 
 def closed_port() -> int:
@@ -230,7 +231,7 @@ def test_a_request_that_never_left_is_not_recorded_and_the_fixed_up_sends_it_onc
     result = stack.up(check=False)
     text = result.stdout + result.stderr
     assert result.returncode != 0 and expected in text and "nothing was sent" in text
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
     assert stack.resources() == []  # nothing recorded: not written off as "may have started"
 
     stack.env.pop("HTTP_PROXY", None)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tests.conftest import sent
 from tests.e2e.conftest import run
 
 WAIT = {"wait_for_completion": True, "poll_interval_seconds": 0.1}
@@ -57,7 +58,7 @@ def test_a_secret_where_clause_of_a_group_never_reaches_state_in_clear(
     assert json.loads(hidden["plaintext"])["where_clause"] == "name = 'WHERE-SECRET-58'"
     stack.emulator.clear_requests()
     stack.up()
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
 
 
 def test_a_batch_refused_mid_run_reads_back_partial_and_only_it_is_sent_later(make_stack) -> None:
@@ -90,7 +91,7 @@ def test_a_batch_refused_mid_run_reads_back_partial_and_only_it_is_sent_later(ma
     )
     stack.emulator.clear_requests()
     stack.up()
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
 
 
 def test_two_runs_with_identical_inputs_in_one_stack_both_trigger(make_stack) -> None:
@@ -107,7 +108,7 @@ def test_two_runs_with_identical_inputs_in_one_stack_both_trigger(make_stack) ->
     assert {c[""]["status"] for c in stack.completed().values()} == {"COMPLETED"}
     stack.emulator.clear_requests()
     stack.up()
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
 
 
 def test_a_failure_is_reported_by_the_up_that_caused_it_whatever_the_clocks(
@@ -131,7 +132,7 @@ def test_a_failure_is_reported_by_the_up_that_caused_it_whatever_the_clocks(
     stack.emulator.clear_requests()
 
     stack.up()  # nothing triggered: the old failure is not reported again
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
     stack.set_runs([run("bad", poll_interval_seconds=0.2)])
     stack.up()  # a setting changed: an update that sends nothing reports nothing
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []

@@ -19,7 +19,7 @@ import yaml
 
 import devtools.engine
 from devtools.lang_hosts import lang_hosts, with_plugins
-from tests.conftest import TOKEN, WORKSPACE_ID
+from tests.conftest import TOKEN, WORKSPACE_ID, sent
 from tests.e2e.conftest import PASSPHRASE, ROOT, Stack, yaml_example_stack
 from tests.e2e.test_another_runner import kill_job
 from tests.e2e.test_seeding import wait_until
@@ -90,7 +90,7 @@ def test_a_yaml_program_killed_mid_wait_is_awaited_by_another_runner_without_a_r
 
     stack.emulator.clear_requests()
     assert "6 unchanged" in retry.up().stdout
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
 
 
 def test_a_failed_run_fails_the_yaml_up_and_its_completion_records_nothing(stack: Stack) -> None:
@@ -194,7 +194,7 @@ def test_a_plugin_stack_deployed_before_the_completion_upgrades_with_no_diff_and
     preview = stack.preview("--diff")
     assert "3 unchanged" in preview.stdout and "~ " not in preview.stdout, preview.stdout
     assert "3 unchanged" in stack.up().stdout
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
 
     # Moving to the two-step wait: the run stops waiting (an update that sends nothing) and a
     # completion takes the status it recorded, without a request.
@@ -209,7 +209,7 @@ def test_a_plugin_stack_deployed_before_the_completion_upgrades_with_no_diff_and
     }
     write(project)
     stack.up()
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
     done = completions(stack)
     assert done["done"]["status"] == done["groupDone"]["status"] == "COMPLETED"
     assert done["done"]["requestIds"] == old["outputs"]["requestIds"]

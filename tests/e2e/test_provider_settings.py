@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from datagol_pulumi.emulator import Emulator
+from tests.conftest import sent
 from tests.e2e.conftest import run
 
 T1, T2, T3, WRONG = "tok-ONE-5150", "tok-TWO-5151", "tok-THREE-5152", "tok-WRONG-5153"
@@ -54,7 +55,7 @@ def test_rotation_config_file_rename_and_no_secret_in_clear(make_stack, capfd) -
     emulator.configure(tokens=[T2])
     stack.pulumi("config", "set", "--secret", "datagol:token", T2)
     rotated = stack.up("-v=9", "--logtostderr")
-    assert emulator.requests() == []
+    assert sent(emulator) == []
     assert "~ 1 updated" in rotated.stdout
     assert f"{PROVIDER_TYPE} datagol updated" in rotated.stdout
     # The engine's own verbose log shows the provider's inputs with the token masked.
@@ -161,7 +162,7 @@ def test_two_tenants_and_a_token_only_in_the_environment(make_stack, tmp_path) -
         preview = stack.preview()
         # stack, tenant url, 2 providers, component, 3 runs, the waited run's completion
         assert "+ 9 to create" in preview.stdout
-        assert tenant_a.requests() == [] and tenant_b.requests() == []
+        assert sent(tenant_a) == [] and sent(tenant_b) == []
         stack.up()
         assert tokens_used(tenant_a.requests()) == {
             ("POST", sha(ENV1), True),
@@ -190,12 +191,12 @@ def test_two_tenants_and_a_token_only_in_the_environment(make_stack, tmp_path) -
         stack.env["DATAGOL_TOKEN"] = ENV2
         stack.pulumi("refresh", "--yes", "--skip-preview")
         assert tokens_used(tenant_a.requests()) == {("GET", sha(ENV2), True)}
-        assert tenant_b.requests() == []  # its runs track nothing
+        assert sent(tenant_b) == []  # its runs track nothing
         tenant_a.clear_requests()
         again = stack.up()
         assert "unchanged" in again.stdout and "updated" not in again.stdout
         stack.pulumi("destroy", "--yes", "--skip-preview")
-        assert tenant_a.requests() == [] and tenant_b.requests() == []
+        assert sent(tenant_a) == [] and sent(tenant_b) == []
 
     exported = stack.pulumi("stack", "export").stdout
     for secret in (ENV1, ENV2, TENANT_B):

@@ -29,6 +29,7 @@ from . import (
     b8_create_path,
     b9_window,
     b10_bill,
+    b11_preview_reads,
 )
 from .common import ROOT, Result, cpu_count, log
 
@@ -43,6 +44,7 @@ BENCHES: dict[str, Callable[[], Result]] = {
     "B8": b8_create_path.run,
     "B9": b9_window.run,
     "B10": b10_bill.run,
+    "B11": b11_preview_reads.run,
 }
 RESULTS = Path(__file__).with_name("RESULTS.md")
 HEADER = """# Benchmark results

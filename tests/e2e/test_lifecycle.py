@@ -161,8 +161,18 @@ def test_wrong_token_fails_up_naming_the_setting(make_stack) -> None:
     assert result.returncode != 0
     assert "datagol:token" in text
     assert "wrong-token-value-123" not in text
+    # Refused at check by the free read: no POST, nothing started, nothing recorded.
+    assert stack.posts() == []
+    assert [r["status"] for r in stack.emulator.requests()] == [401]
+    assert stack.resources() == []
+
+    # With the reads off, the POST is what DataGOL refuses, as before: still nothing recorded.
+    stack.emulator.clear_requests()
+    stack.env["DATAGOL_SKIP_PREVIEW_READS"] = "true"
+    result = stack.up(check=False)
+    assert result.returncode != 0 and "datagol:token" in result.stdout + result.stderr
     assert len(stack.posts()) == 1
-    assert stack.resources() == []  # nothing started, nothing recorded: the next up retries
+    assert stack.resources() == []  # the next up retries
 
 
 def test_every_stack_file_previews_cleanly(make_stack) -> None:

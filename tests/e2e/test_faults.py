@@ -159,7 +159,7 @@ def test_ctrl_c_during_a_wait_leaves_state_the_next_up_reconciles(make_stack) ->
     try:
         # During the wait: its completion is polling (a Ctrl-C before the completion is
         # declared leaves it to the next `up`, which then waits for the same request id).
-        wait_until(lambda: stack.emulator.requests(method="GET") != [])
+        wait_until(lambda: stack.emulator.requests("/requestLog/status/", "GET") != [])
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=120)
     finally:

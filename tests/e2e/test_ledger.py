@@ -36,14 +36,14 @@ def test_a_secret_where_clause_of_a_group_never_reaches_state_in_clear(
     )
     stack = make_stack([run("unused")], program=program)
     stack.up()
-    sent = {p["path"].split("/")[-2]: p for p in stack.posts()}
-    assert sent["f1"]["body"]["whereClause"] == "name = 'WHERE-SECRET-58'"
-    assert len(sent) == 3
+    posted = {p["path"].split("/")[-2]: p for p in stack.posts()}
+    assert posted["f1"]["body"]["whereClause"] == "name = 'WHERE-SECRET-58'"
+    assert len(posted) == 3
     exported = stack.pulumi("stack", "export").stdout  # without --show-secrets
     assert "WHERE-SECRET-58" not in exported
     assert "WHERE-SECRET-58" not in stack.all_output()
     # Only the key with a secret input is protected: the other one stays readable.
-    assert sent["f2"]["request_id"] in exported and "OPEN-7" in exported
+    assert posted["f2"]["request_id"] in exported and "OPEN-7" in exported
     # A single run's outputs computed from the secret are secret too, not only same-named ones.
     [single] = [
         r["outputs"]
@@ -99,11 +99,11 @@ def test_two_runs_with_identical_inputs_in_one_stack_both_trigger(make_stack) ->
     stack = make_stack([{"name": "first", **same}, {"name": "second", **same}])
     stack.emulator.configure(job_seconds=1)  # both triggers and waits overlap
     stack.up()
-    sent = stack.posts()
-    assert len(sent) == 2
+    posted = stack.posts()
+    assert len(posted) == 2
     outputs = {r["urn"].split("::")[-1]: r["outputs"] for r in stack.resources()}
     assert sorted(o["request_id"] for o in outputs.values()) == sorted(
-        p["request_id"] for p in sent
+        p["request_id"] for p in posted
     )
     assert {c[""]["status"] for c in stack.completed().values()} == {"COMPLETED"}
     stack.emulator.clear_requests()

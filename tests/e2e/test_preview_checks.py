@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from datagol_pulumi.emulator import Emulator
 from tests.conftest import TOKEN, WORKSPACE_ID, reads, sent
 from tests.e2e.conftest import ROOT, Stack, run, yaml_example_stack
 
@@ -196,3 +197,59 @@ def test_plugin_face_refuses_the_same(tmp_path: Path, engine_bin: str, emulator)
     stack.pulumi("config", "set", "datagol:skipPreviewReads", "true")
     stack.preview()
     assert emulator.requests() == []
+
+
+def test_automation_api_up_refuses_before_sending(engine_bin: str, tmp_path: Path) -> None:
+    """`stack.up()` skips Pulumi's preview: the same checks run at its check step."""
+    from pulumi import automation as auto
+
+    import devtools.engine
+    from datagol_pulumi import ExtractionRun
+
+    extraction = {"id": "ext-1x"}
+
+    def program() -> None:
+        ExtractionRun(
+            "only",
+            workspace_id=WORKSPACE_ID,
+            extraction_id=extraction["id"],
+            element_type="COLUMN",
+            element_id="el-only",
+        )
+
+    env = devtools.engine.offline_env(tmp_path / "engine", "auto-passphrase")
+    root = tmp_path / "pulumi-root"
+    root.mkdir()
+    (root / "bin").symlink_to(engine_bin, target_is_directory=True)
+    (tmp_path / "work").mkdir()
+    with Emulator(tokens=[TOKEN], extractions=["ext-1"]) as emulator:
+        stack = auto.create_stack(
+            "auto",
+            project_name="datagol-pulumi",
+            program=program,
+            opts=auto.LocalWorkspaceOptions(
+                pulumi_command=auto.PulumiCommand(root=str(root)),
+                env_vars=env,
+                work_dir=str(tmp_path / "work"),
+                project_settings=auto.ProjectSettings(name="datagol-pulumi", runtime="python"),
+            ),
+        )
+        stack.set_config("datagol:baseUrl", auto.ConfigValue(emulator.url))
+        stack.set_config("datagol:token", auto.ConfigValue(TOKEN, secret=True))
+        stack.set_config("datagol:requestTimeOut", auto.ConfigValue("5"))
+        with pytest.raises(auto.CommandError) as refused:
+            stack.up()
+        assert "did you mean datagol:requestTimeout?" in str(refused.value)
+        assert emulator.requests() == []
+
+        stack.remove_config("datagol:requestTimeOut")
+        with pytest.raises(auto.CommandError) as refused:
+            stack.up()
+        assert "DataGOL lists no extraction configuration ext-1x for COLUMN el-only" in str(
+            refused.value
+        )
+        assert sent(emulator) == [] and len(reads(emulator)) == 1
+
+        extraction["id"] = "ext-1"
+        assert stack.up().summary.result == "succeeded"
+        assert [p["segments"][-2] for p in emulator.requests(method="POST")] == ["el-only"]

@@ -72,7 +72,7 @@ def test_a_batch_refused_mid_run_reads_back_partial_and_only_it_is_sent_later(ma
     stack.emulator.clear_requests()
 
     stack.pulumi("refresh", "--yes", "--skip-preview")
-    assert stack.posts() == [] and len(stack.emulator.requests(method="GET")) == 2
+    assert stack.posts() == [] and len(stack.emulator.requests("/requestLog/status/")) == 2
     [state] = stack.resources()
     assert state["outputs"]["status"] == "PARTIAL"
     assert "Batch 3 of 5: refused" in state["outputs"]["error"]

@@ -71,7 +71,7 @@ def test_a_yaml_program_killed_mid_wait_is_awaited_by_another_runner_without_a_r
     assert result.returncode == 0, result.stdout + result.stderr
     # No accepted run is paid for twice: the only POST is the run that was never sent.
     assert [extraction(p) for p in retry.posts()] == [DEPENDENT]
-    polled = {r["path"].rsplit("/", 1)[-1] for r in stack.emulator.requests(method="GET")}
+    polled = {r["path"].rsplit("/", 1)[-1] for r in stack.emulator.requests("/requestLog/status/")}
     assert polled == set(accepted)  # re-attached to the same request ids
     done = completions(retry)
     assert done["contractsFinished"]["status"] == "COMPLETED"
@@ -109,7 +109,9 @@ def test_a_failed_run_fails_the_yaml_up_and_its_completion_records_nothing(stack
         sent = [extraction(p) for p in stack.posts()]
         assert sorted(sent) == (sorted(AWAITED) if attempt == 0 else []), sent
         [failed] = [r for r, j in stack.emulator.jobs.items() if j["extraction_id"] == AWAITED[0]]
-        polled = {r["path"].rsplit("/", 1)[-1] for r in stack.emulator.requests(method="GET")}
+        polled = {
+            r["path"].rsplit("/", 1)[-1] for r in stack.emulator.requests("/requestLog/status/")
+        }
         assert failed in polled
         stack.emulator.clear_requests()
 

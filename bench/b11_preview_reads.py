@@ -13,7 +13,7 @@ from .pulumi_cli import Project
 
 RUNS = 200
 ELEMENTS = 20
-REPS = 3
+REPS = 7
 TARGET = 1.15
 
 

@@ -178,3 +178,28 @@ def test_plugin_without_credentials_refuses_check(plugin: Any, emulator: Emulato
         plugin.Check(proto.CheckRequest(urn=URN, olds=struct({}), news=struct(RUN)))
     assert "no credentials are configured" in refused.value.details()
     assert emulator.requests() == []
+
+
+def test_the_emulator_serves_get_extractions(emulator: Emulator) -> None:
+    import requests
+
+    base = f"{emulator.url}/noCo/api/v2/workspaces/{WORKSPACE_ID}/extraction"
+    auth = {"Authorization": "Bearer test-token"}
+    assert requests.get(f"{base}/FILE/f-1", headers=auth, timeout=5).json() == []
+    emulator.configure(extractions=["a"])
+    [listed] = requests.get(f"{base}/FILE/f-1", headers=auth, timeout=5).json()
+    assert listed == {
+        "id": "a",
+        "title": "Extraction a",
+        "workspaceId": WORKSPACE_ID,
+        "elementType": "FILE",
+        "elementId": "f-1",
+        "extractionMode": "STANDARD",
+    }
+    emulator.configure(element_extractions={"FOLDER/x/y": [{"id": 5}]})
+    [listed] = requests.get(f"{base}/FOLDER/x%2Fy", headers=auth, timeout=5).json()
+    assert listed["id"] == 5 and listed["elementId"] == "x/y"
+    assert requests.get(f"{base}/DISK/f-1", headers=auth, timeout=5).status_code == 400
+    assert requests.get(f"{base}/FILE/f-1", timeout=5).status_code == 401
+    bad = f"{emulator.url}/noCo/api/v2/workspaces/not-a-uuid/extraction/FILE/f-1"
+    assert requests.get(bad, headers=auth, timeout=5).status_code == 400

@@ -62,6 +62,14 @@ def test_bad_port_is_refused(make_stack) -> None:
     assert stack.emulator.requests() == []
 
 
+def test_a_bad_setting_value_is_refused_at_preview(make_stack) -> None:
+    stack = make_stack([run("a")])
+    stack.pulumi("config", "set", "datagol:requestTimeout", "soon")
+    text = _failed_preview(stack)
+    assert "datagol:requestTimeout must be a number of seconds of at least 0.001" in text
+    assert stack.emulator.requests() == []
+
+
 def test_no_credentials_fail_a_preview_that_triggers_not_one_with_reads_off(make_stack) -> None:
     stack = make_stack([run("a")], token=None)
     text = _failed_preview(stack)

@@ -176,6 +176,21 @@ def test_plugin_face_refuses_the_same(tmp_path: Path, engine_bin: str, emulator)
     assert emulator.requests() == []
     stack.pulumi("config", "rm", "datagol:baseURL")
 
+    # A base URL with a path: refused with the fix, as on the Python face.
+    stack.pulumi("config", "set", "datagol:baseUrl", emulator.url + "/noCo/api/v2")
+    text = _failed_preview(stack)
+    assert f"`pulumi config set datagol:baseUrl {emulator.url}`" in text
+    assert emulator.requests() == []
+    stack.pulumi("config", "set", "datagol:baseUrl", emulator.url)
+
+    # A refused token: one free read answered 401, nothing sent.
+    emulator.configure(tokens=["another-token"])
+    text = _failed_preview(stack)
+    assert "DataGOL refused the credentials" in text
+    assert sent(emulator) == [] and {r["status"] for r in emulator.requests()} == {401}
+    emulator.configure(tokens=[TOKEN])
+    emulator.clear_requests()
+
     # A typo in one id among good ones: refused naming the property, nothing sent.
     program = yaml.safe_load((stack.workdir / "Pulumi.yaml").read_text())
     ids = sorted(

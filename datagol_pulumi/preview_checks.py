@@ -20,6 +20,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Collection, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -178,6 +179,27 @@ def _where(run: Planned) -> str:
     )
 
 
+def _element(run: Planned) -> Element | None:
+    """The run's element to read, None while its ids are unknown (preview) or not text."""
+    values = [run.inputs.get(p) for p in ("workspace_id", "element_type", "element_id")]
+    extraction_id = run.inputs.get("extraction_id")
+    if not all(isinstance(v, str) and v for v in (*values, extraction_id)):
+        return None
+    return (values[0], values[1], values[2])
+
+
+def _read_all(
+    context: Context, wanted: Mapping[Element, set[str]]
+) -> dict[Element, tuple[Listing, bool]]:
+    """Each element's listing, read a few at a time (a group may name many elements)."""
+    listings = _listings(context)
+    if len(wanted) <= 1:
+        return {e: listings.get(context, e, hidden) for e, hidden in wanted.items()}
+    with ThreadPoolExecutor(min(READS_AT_ONCE, len(wanted))) as pool:
+        futures = {e: pool.submit(listings.get, context, e, h) for e, h in wanted.items()}
+        return {e: future.result() for e, future in futures.items()}
+
+
 def verify(context: Context, urn: str, runs: list[Planned]) -> list[tuple[str, str]]:
     """Check ``runs`` (those one resource triggers) with DataGOL; (property, reason) failures.
 
@@ -190,27 +212,33 @@ def verify(context: Context, urn: str, runs: list[Planned]) -> list[tuple[str, s
     if not (settings.token or settings.uses_oauth):
         count = f"{len(runs)} run{'s' * (len(runs) != 1)} ({name})"
         raise ConfigurationError(NO_CREDENTIALS.format(runs=count))
+    checked = [(run, _element(run)) for run in runs]
+    wanted: dict[Element, set[str]] = {}
+    for run, element in checked:
+        if element is not None:  # the values that mask this run's messages, per element
+            wanted.setdefault(element, set()).update(secret_values(run.inputs, run.secret))
+    answers = _read_all(context, wanted)
     failures: list[tuple[str, str]] = []
-    for run in runs:
-        element = tuple(run.inputs.get(p) for p in ("workspace_id", "element_type", "element_id"))
-        extraction_id = run.inputs.get("extraction_id")
-        if not all(isinstance(v, str) and v for v in (*element, extraction_id)):
+    warned: set[Element] = set()
+    for run, element in checked:
+        if element is None:
             continue  # unknown at preview (or not yet valid): nothing to ask
-        hidden = secret_values(run.inputs, run.secret)
-        listing, read_here = _listings(context).get(context, element, hidden)  # type: ignore[arg-type]
+        listing, read_here = answers[element]
         if listing.refused is not None:
             raise ConfigurationError(
                 f"Checked at preview with Get Extractions (a read that costs nothing); nothing "
                 f"was sent. {listing.refused} {_SKIP_HINT}"
             )
         if listing.unreadable is not None:
-            if read_here:
+            if read_here and element not in warned:
+                warned.add(element)
                 _warn(
                     urn,
                     f"DataGOL: extraction ids of {_where(run)} not checked at preview: "
                     f"{listing.unreadable}.",
                 )
             continue
+        extraction_id = run.inputs.get("extraction_id")
         if any(c.id == extraction_id for c in listing.configurations):
             continue
         listed = ", ".join(c.shown() for c in listing.configurations)

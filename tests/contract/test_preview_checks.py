@@ -203,3 +203,20 @@ def test_the_emulator_serves_get_extractions(emulator: Emulator) -> None:
     assert requests.get(f"{base}/FILE/f-1", timeout=5).status_code == 401
     bad = f"{emulator.url}/noCo/api/v2/workspaces/not-a-uuid/extraction/FILE/f-1"
     assert requests.get(bad, headers=auth, timeout=5).status_code == 400
+
+
+def test_a_group_reads_its_elements_a_few_at_a_time(emulator: Emulator, make_provider) -> None:
+    import time
+
+    from datagol_pulumi.preview_checks import READS_AT_ONCE
+
+    emulator.configure(extractions=["ext-1"], latency=0.5)
+    runs = {f"k{i}": {**BASE_RUN, "element_id": f"el-{i}"} for i in range(2 * READS_AT_ONCE)}
+    provider = make_provider(ExtractionRunGroupProvider, skipPreviewReads=None)
+    started = time.monotonic()
+    assert provider.check({}, {"runs": runs}).failures == []
+    elapsed = time.monotonic() - started
+    # Two waves of READS_AT_ONCE reads of 0.5 s: about 1 s, not 4 s one by one, nor 0.5 s.
+    assert 0.95 < elapsed < 3.0, elapsed
+    paths = [r["path"] for r in reads(emulator)]
+    assert len(paths) == len(set(paths)) == 2 * READS_AT_ONCE and sent(emulator) == []

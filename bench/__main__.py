@@ -30,6 +30,7 @@ from . import (
     b9_window,
     b10_bill,
     b11_extractions,
+    b12_preview_reads,
 )
 from .common import ROOT, Result, cpu_count, log
 
@@ -45,6 +46,7 @@ BENCHES: dict[str, Callable[[], Result]] = {
     "B9": b9_window.run,
     "B10": b10_bill.run,
     "B11": b11_extractions.run,
+    "B12": b12_preview_reads.run,
 }
 RESULTS = Path(__file__).with_name("RESULTS.md")
 HEADER = """# Benchmark results

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from .errors import ConfigurationError
+from .setting_checks import check_base_url
 
 DEFAULT_BASE_URL = "https://be.datagol.ai"
 AUTH_SCHEMES = ("bearer", "x-auth-token")
@@ -64,6 +65,7 @@ KEYS = (
     Key("oauthClientSecret", "oauth_client_secret", secret=True),
     Key("oauthRefreshToken", "oauth_refresh_token", secret=True),
     Key("maxTriggersPerUpdate", "max_triggers_per_update"),
+    Key("skipPreviewReads", "skip_preview_reads"),
 )
 KEYS_BY_NAME = {key.name: key for key in KEYS}
 #: Settings whose variable beats the config: a one-off override for one command (raising the
@@ -124,6 +126,8 @@ class Settings:
     oauth_refresh_token: str | None = field(default=None, repr=False)
     #: Runs (paid jobs) one update may trigger, across the stack; 0: no limit.
     max_triggers_per_update: int = DEFAULT_MAX_TRIGGERS_PER_UPDATE
+    #: No Get Extractions at check (previews without network or credentials: forks' PRs).
+    skip_preview_reads: bool = False
 
     @property
     def oauth_grant(self) -> str | None:
@@ -259,6 +263,7 @@ class Settings:
             max_triggers_per_update=int(
                 number("maxTriggersPerUpdate", DEFAULT_MAX_TRIGGERS_PER_UPDATE, integer=True)
             ),
+            skip_preview_reads=flag("skipPreviewReads"),
         )
         settings.validate(from_env)
         return settings
@@ -272,6 +277,7 @@ class Settings:
         for name in CREDENTIAL_KEYS:
             _check_credential(KEYS_BY_NAME[name], getattr(self, KEYS_BY_NAME[name].field), from_env)
         _check_url(f"{NAMESPACE}:baseUrl", self.base_url)
+        check_base_url(self.base_url)
         if self.ca_bundle and not os.path.exists(self.ca_bundle):
             raise ConfigurationError(f"{NAMESPACE}:caBundle: no file at the path given{NOT_SHOWN}")
         if self.uses_oauth:

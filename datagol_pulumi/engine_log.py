@@ -53,3 +53,17 @@ def _log(address: str, urn: str, message: str, *, ephemeral: bool) -> bool:
     except Exception:  # noqa: BLE001 - a message is never worth failing the operation for
         return False
     return True
+
+
+def warning(address: str, urn: str, message: str) -> bool:
+    """Send ``message`` as a warning of ``urn`` (shown as "warning:"); whether the engine took it."""
+    from pulumi.runtime.proto import engine_pb2
+
+    try:
+        _stub(address).Log(
+            engine_pb2.LogRequest(severity=engine_pb2.WARNING, message=message, urn=urn or ""),
+            timeout=TIMEOUT_SECONDS,
+        )
+    except Exception:  # noqa: BLE001 - a message is never worth failing the operation for
+        return False
+    return True

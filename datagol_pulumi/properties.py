@@ -353,6 +353,11 @@ _SETTINGS: dict[str, tuple[str, str]] = {
         "Runs (paid jobs) one update may trigger across the stack; `0`: no limit. The variable "
         "beats the config, for a one-off update. Default: `25`.",
     ),
+    "skipPreviewReads": (
+        "boolean",
+        "Check no credentials nor extraction ids with DataGOL at preview (no Get Extractions "
+        "read): for previews without network or credentials. Default: `false`.",
+    ),
 }
 #: Provider configuration (``datagol:<name>``), named by the Settings field.
 CONFIG: tuple[Prop, ...] = tuple(

@@ -22,9 +22,9 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from . import bill, dynamic_cancel, engine_link, operations, sdk_errors
+from . import bill, dynamic_cancel, engine_link, operations, preview_checks, sdk_errors
 from .client import DataGolClient
-from .errors import DataGolError
+from .errors import DataGolError, ValidationError
 from .journal import InflightJournal
 from .operations import (  # noqa: F401 - the program's keys, named here for the resources
     AWAITED_BY_COMPLETION_KEY,
@@ -119,10 +119,10 @@ class ClientProvider(ResourceProvider):
         inputs, failures = checked
         if not failures:
             settings = self.context().settings
-            bill.on_check(
-                self.context(), settings, inputs.get(URN_KEY) or "", olds, inputs, group=group
-            )
-        return _check_result(checked)
+            urn = inputs.get(URN_KEY) or ""
+            bill.on_check(self.context(), settings, urn, olds, inputs, group=group)
+            failures = preview_checks.on_check(self.context(), urn, olds, inputs, group=group)
+        return _check_result((inputs, failures))
 
     def _billed_diff(
         self, olds: dict[str, Any], news: dict[str, Any], diff: Diff, *, group: bool
@@ -131,6 +131,11 @@ class ClientProvider(ResourceProvider):
             settings = self.context().settings
             urn = news.get(URN_KEY) or ""
             bill.on_diff(self.context(), settings, urn, olds, news, diff.replaces, group=group)
+            failures = preview_checks.on_diff(
+                self.context(), urn, olds, news, diff.replaces, group=group
+            )
+            if failures:
+                raise ValidationError(failures, urn.rsplit("::", 1)[-1])
         return _diff_result(diff)
 
 

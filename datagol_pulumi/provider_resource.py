@@ -19,7 +19,9 @@ from typing import Any
 
 import pulumi
 
-from .config import KEYS, NAMESPACE, STACK_SCOPE_KEY
+from .config import KEYS, KEYS_BY_NAME, NAMESPACE, STACK_SCOPE_KEY
+from .errors import ConfigurationError
+from .setting_checks import unknown_key_problem
 
 #: The package of every dynamic resource; a provider for it serves ExtractionRun and groups.
 PACKAGE = "pulumi-python"
@@ -47,6 +49,7 @@ class ProviderArgs:
     oauth_client_secret: pulumi.Input[str] | None = None
     oauth_refresh_token: pulumi.Input[str] | None = None
     max_triggers_per_update: pulumi.Input[int] | None = None
+    skip_preview_reads: pulumi.Input[bool] | None = None
 
 
 class Provider(pulumi.ProviderResource):
@@ -80,6 +83,7 @@ class Provider(pulumi.ProviderResource):
         oauth_client_secret: pulumi.Input[str] | None = None,
         oauth_refresh_token: pulumi.Input[str] | None = None,
         max_triggers_per_update: pulumi.Input[int] | None = None,
+        skip_preview_reads: pulumi.Input[bool] | None = None,
     ) -> None:
         arguments = locals()
         given = {k: v for k, v in arguments.items() if k in _FIELDS and v is not None}
@@ -104,6 +108,7 @@ def provider_inputs(given: dict[str, Any]) -> dict[str, Any]:
     A setting given nowhere is left out, so the provider process reads its ``DATAGOL_*``
     variable at run time and nothing of the environment reaches the state.
     """
+    _refuse_unknown_keys()
     config = pulumi.Config(NAMESPACE)
     inputs: dict[str, Any] = {}
     for key in KEYS:
@@ -122,6 +127,30 @@ def provider_inputs(given: dict[str, Any]) -> dict[str, Any]:
         f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
     )
     return inputs
+
+
+def _config_keys() -> set[str]:
+    """Every key of the stack's config, as the program sees it (the SDK's config module)."""
+    runtime_config = pulumi.runtime.config
+    keys = set(runtime_config.get_config_env())
+    explicit = getattr(runtime_config, "CONFIG", None)  # set by Automation API inline programs
+    if explicit is not None:
+        keys |= set(explicit.get())
+    return keys
+
+
+def _refuse_unknown_keys() -> None:
+    """A ``datagol:*`` key that is no setting fails the program, as the plugin's CheckConfig
+    fails it: ignored, a misspelled ``baseURL`` would send to the default (production) host."""
+    prefix = f"{NAMESPACE}:"
+    problems = [
+        problem
+        for key in sorted(_config_keys())
+        if key.startswith(prefix)
+        and (problem := unknown_key_problem(key[len(prefix) :], KEYS_BY_NAME))
+    ]
+    if problems:
+        raise ConfigurationError("; ".join(problems) + ". Nothing was sent")
 
 
 @dataclass

@@ -64,6 +64,29 @@ def emulator() -> Iterator[Emulator]:
         yield emu
 
 
+def is_read(record: dict[str, Any]) -> bool:
+    """A Get Extractions request (what the preview reads, at no cost), as the emulator recorded
+    it: GET /noCo/api/v2/workspaces/{ws}/extraction/{elementType}/{elementId}."""
+    segments = record["segments"]
+    return (
+        record["method"] == "GET"
+        and len(segments) == 8
+        and segments[:4] == ["noCo", "api", "v2", "workspaces"]
+        and segments[5] == "extraction"
+    )
+
+
+def reads(emulator: Emulator) -> list[dict[str, Any]]:
+    """The Get Extractions requests the emulator received, oldest first."""
+    return [r for r in emulator.requests() if is_read(r)]
+
+
+def sent(emulator: Emulator) -> list[dict[str, Any]]:
+    """Every request the emulator received but the preview's Get Extractions reads: what a
+    test counted as "all requests" before the preview read anything."""
+    return [r for r in emulator.requests() if not is_read(r)]
+
+
 WORKSPACE_ID = "6f1c2f0e-8a3b-4c55-9d7e-0a1b2c3d4e5f"
 TOKEN = "test-token"
 #: A valid run's identifying inputs; tests add mode, rows and the rest.
@@ -196,7 +219,8 @@ URN = "urn:pulumi:test::datagol-pulumi::pulumi-python:dynamic/datagol:Extraction
 @pytest.fixture
 def make_provider(emulator: Emulator):
     """make_provider(provider_class=ExtractionRunProvider, **datagol_config) -> EngineProvider
-    against the emulator: configured and called as the engine does it."""
+    against the emulator: configured and called as the engine does it (a setting given as
+    None is left out)."""
     from datagol_pulumi import ExtractionRunProvider
 
     made: list[EngineProvider] = []
@@ -206,6 +230,10 @@ def make_provider(emulator: Emulator):
             "datagol:baseUrl": emulator.url,
             "datagol:token": TOKEN,
             "datagol:maxRetries": "3",
+            # What create and update send, counted and faulted exactly: the preview's Get
+            # Extractions read at check is off unless a test passes skipPreviewReads=None
+            # (tests/contract/test_preview_checks.py).
+            "datagol:skipPreviewReads": "true",
         }
         values.update({f"datagol:{k}": v for k, v in config.items()})
         provider = EngineProvider(

@@ -61,19 +61,28 @@ def list_extractions(
     element (404)."""
     path = element_path(workspace_id, element_type, element_id)
     try:
-        reply = client._request("GET", path, not_found=f"{element_type} element {element_id}")
+        payload = element_configurations(client, workspace_id, element_type, element_id)
     except NotFoundError:
         return None
-    payload = reply_json(reply)
     if isinstance(payload, dict) and isinstance(payload.get("data"), list):
         payload = payload["data"]
     if not isinstance(payload, list):
         raise ApiError(
             f"DataGOL answered GET {path} with {type(payload).__name__}, not a list of "
             "extraction configurations",
-            status=reply.status,
+            status=200,
         )
     return [item for item in payload if isinstance(item, dict)]
+
+
+def element_configurations(
+    client: DataGolClient, workspace_id: str, element_type: str, element_id: str
+) -> Any:
+    """Get Extractions of one element, as DataGOL answered it (the one request of this read,
+    for the lifecycle here and the preview's check); raises the client's errors."""
+    path = element_path(workspace_id, element_type, element_id)
+    reply = client._request("GET", path, not_found=f"{element_type} element {element_id}")
+    return reply_json(reply)
 
 
 def create_extraction(

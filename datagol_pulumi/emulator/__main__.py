@@ -38,6 +38,14 @@ def _parser() -> argparse.ArgumentParser:
         metavar="S",
         help="how long an extraction job takes to finish (default 0: immediately)",
     )
+    parser.add_argument(
+        "--extraction",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="an extraction id that exists, listed by Get Extractions for every element "
+        "(repeatable); none given = every id exists and no element lists any",
+    )
     parser.add_argument("--port-file", metavar="PATH", help="write the bound port to this file")
     parser.add_argument("--verbose", action="store_true", help="log one line per request")
     return parser
@@ -86,6 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             port=args.port,
             tokens=tokens or None,
             job_seconds=args.job_seconds,
+            extractions=list(args.extraction) or None,
             verbose=args.verbose,
         ).start()
     except OSError as exc:

@@ -32,6 +32,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "tokens": None,
     # None: every extraction id exists; otherwise only the listed ones.
     "extractions": None,
+    # Get Extractions per "ELEMENTTYPE/elementId": [{"id", "title", ...}] (see listing.py).
+    "element_extractions": {},
     "failing_extractions": [],
     "failure_reason": "simulated failure",
     # The final status of a job that succeeds: a service may name it other than COMPLETED.
@@ -143,9 +145,23 @@ def _boolean(name: str) -> Callable[[Any], Any]:
     return check
 
 
+def _element_extractions(value: Any) -> dict[str, list[dict[str, Any]]]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, list) and all(isinstance(c, dict) for c in v)
+        for k, v in value.items()
+    ):
+        raise ValueError(
+            "element_extractions must be a dict {'TYPE/elementId': [{'id': ..., 'title': ...}]}"
+        )
+    return copy.deepcopy(value)
+
+
 _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "tokens": _str_list("tokens", allow_none=True),
     "extractions": _str_list("extractions", allow_none=True),
+    "element_extractions": _element_extractions,
     "failing_extractions": _str_list("failing_extractions", allow_none=False),
     "failure_reason": _nonempty_str("failure_reason"),
     "success_status": _nonempty_str("success_status"),

@@ -38,14 +38,15 @@ from pulumi.provider.experimental.provider import (
     UpdateResponse,
 )
 
-from .. import bill, operations, waiting
+from .. import bill, operations, preview_checks, waiting
 from ..config import NAMESPACE, STACK_SCOPE_KEY
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, ValidationError
 from ..exact import maybe_rounded
 from ..operations import SECRET_KEYS_KEY, URN_KEY, Context
 from ..properties import CONFIG
 from ..runs import failure_of_operation
 from ..secrecy import SECRET_INPUTS_KEY
+from ..setting_checks import unknown_key_problem
 from ..wire import plain
 from . import completion, extraction, translate
 from .schema import (
@@ -109,11 +110,13 @@ class DataGolProvider(Provider):
         return GetSchemaResponse(schema_json())
 
     async def check_config(self, request: CheckRequest) -> CheckResponse:
-        known = {p.camel for p in CONFIG} | {"version"}
+        # The rule the dynamic face's program applies (provider_resource), in the same words;
+        # "version" is the engine's, not a setting.
+        known = {p.camel for p in CONFIG}
         failures = [
-            CheckFailure(k, f"unknown setting {NAMESPACE}:{k}; valid: {', '.join(sorted(known))}")
+            CheckFailure(k, problem)
             for k in request.new_inputs
-            if k not in known
+            if k != "version" and (problem := unknown_key_problem(k, known))
         ]
         return CheckResponse(inputs=request.new_inputs, failures=failures)
 
@@ -215,6 +218,13 @@ class DataGolProvider(Provider):
             group = self._is_group(request.urn)
             settings = self._context.settings
             bill.on_check(self, settings, request.urn, request.old_inputs, checked, group=group)
+            problems = preview_checks.on_check(
+                self._context, request.urn, request.old_inputs, checked, group=group
+            )
+            failures = [
+                CheckFailure(translate.camel_path(prop), translate.camel_text(reason))
+                for prop, reason in problems
+            ]
         inputs = {k: v for k, v in checked.items() if not k.startswith("__")}
         secret = translate.secret_names(request.new_inputs)
         outs = self._out(request.urn, inputs, secret, outputs=False)
@@ -232,6 +242,12 @@ class DataGolProvider(Provider):
         if result.changes:  # what the update sends, counted before it is sent (see bill)
             settings = self._context.settings
             bill.on_diff(self, settings, request.urn, olds, news, result.replaces, group=group)
+            problems = preview_checks.on_diff(
+                self._context, request.urn, olds, news, result.replaces, group=group
+            )
+            if problems:
+                named = [(translate.camel_path(p), translate.camel_text(r)) for p, r in problems]
+                raise ValidationError(named, request.urn.rsplit("::", 1)[-1])
         # Named per property, so `pulumi preview --diff` says what re-triggers the run.
         detailed = {
             translate.camel_path(name): PropertyDiff(kind, input_diff=True)

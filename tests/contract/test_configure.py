@@ -12,7 +12,7 @@ from pulumi.runtime import proto
 
 from datagol_pulumi.emulator import Emulator
 from datagol_pulumi.runs import validated
-from tests.conftest import BASE_RUN, TOKEN
+from tests.conftest import BASE_RUN, TOKEN, sent
 from tests.contract.conftest import dynamic_server
 from tests.contract.test_dynamic_server import PROVIDER, URN, props, struct
 
@@ -53,7 +53,7 @@ def test_a_0_1_0_state_is_accepted_and_says_what_to_do(emulator: Emulator) -> No
         text = info.value.details()
         assert "deployed by datagol-pulumi 0.1.0" in text
         assert "Run `pulumi up` once" in text and "DATAGOL_TOKEN" in text
-    assert emulator.requests() == []  # neither refresh sent anything
+    assert sent(emulator) == []  # neither refresh sent anything
 
 
 def test_refresh_of_runs_that_track_nothing_needs_no_credentials(emulator: Emulator) -> None:
@@ -61,7 +61,7 @@ def test_refresh_of_runs_that_track_nothing_needs_no_credentials(emulator: Emula
         configure(stub, {"datagol:baseUrl": emulator.url})
         outs = read(stub, recorded_run("a", status="COMPLETED"))
         assert (outs["request_id"], outs["status"]) == ("req-a", "COMPLETED")
-    assert emulator.requests() == []
+    assert sent(emulator) == []
 
 
 def test_the_environment_fills_in_what_the_inputs_lack(emulator: Emulator) -> None:
@@ -71,7 +71,7 @@ def test_the_environment_fills_in_what_the_inputs_lack(emulator: Emulator) -> No
         run = {k: v for k, v in recorded_run("c").items() if k not in ("request_id", "status")}
         checked = stub.Check(proto.CheckRequest(urn=URN, olds=struct({}), news=struct(run)))
         stub.Create(proto.CreateRequest(urn=URN, properties=checked.inputs))
-    [post] = emulator.requests()
+    [post] = sent(emulator)
     assert post["method"] == "POST" and post["auth"]["valid"] is True
 
 
@@ -82,4 +82,4 @@ def test_a_bad_setting_fails_naming_it_before_any_request(emulator: Emulator) ->
         with pytest.raises(grpc.RpcError) as info:
             stub.Check(proto.CheckRequest(urn=URN, olds=struct({}), news=struct(run)))
     assert "datagol:maxRetries must be a whole number" in info.value.details()
-    assert emulator.requests() == []
+    assert sent(emulator) == []

@@ -21,7 +21,8 @@ from datagol_pulumi.emulator import Emulator
 from datagol_pulumi.payload import rows_digest
 from datagol_pulumi.runs import RUN_OUTPUTS
 from datagol_pulumi.validation import RUN_PROPERTIES
-from tests.conftest import TOKEN, WORKSPACE_ID, struct
+from tests.conftest import TOKEN, WORKSPACE_ID, reads, sent, struct
+from tests.contract.conftest import dynamic_server
 
 URN = "urn:pulumi:test::datagol-pulumi::pulumi-python:dynamic/datagol:ExtractionRun::orders"
 PROVIDER = serialize_provider(ExtractionRunProvider())
@@ -57,7 +58,7 @@ def test_full_lifecycle_through_the_sdk_dynamic_server(server, emulator: Emulato
 
     created = server.Create(proto.CreateRequest(urn=URN, properties=struct(inputs)))
     outs = props(created.properties)
-    [post] = emulator.requests()
+    [post] = sent(emulator)
     assert post["path"].endswith("/extraction/ext-1/FOLDER/a%2Fb/run")
     assert post["query"] == {"extractOnlyNew": "false"}
     assert post["body"] == {"selectAll": True, "whereClause": "x = 1"}
@@ -87,14 +88,14 @@ def test_full_lifecycle_through_the_sdk_dynamic_server(server, emulator: Emulato
         )
     )
     assert list(moved.replaces) == ["element_id"]
-    assert emulator.requests() == []
+    assert sent(emulator) == []
 
     updated = server.Update(
         proto.UpdateRequest(
             id=created.id, urn=URN, olds=created.properties, news=struct(changed_inputs)
         )
     )
-    [post] = emulator.requests()
+    [post] = sent(emulator)
     assert post["body"] == {"selectAll": True, "whereClause": "x = 2"}
     assert props(updated.properties)["run_count"] == 2
     emulator.clear_requests()
@@ -103,7 +104,7 @@ def test_full_lifecycle_through_the_sdk_dynamic_server(server, emulator: Emulato
     read = server.Read(proto.ReadRequest(id=created.id, urn=URN, properties=updated.properties))
     assert props(read.properties)["request_id"] == props(updated.properties)["request_id"]
     server.Delete(proto.DeleteRequest(id=created.id, urn=URN, properties=updated.properties))
-    assert emulator.requests() == []
+    assert sent(emulator) == []
 
 
 def test_check_failure_reaches_the_engine_with_its_property(server, emulator: Emulator) -> None:
@@ -114,16 +115,32 @@ def test_check_failure_reaches_the_engine_with_its_property(server, emulator: Em
     assert [(f.property, "COLUMN, FILE, FOLDER" in f.reason) for f in checked.failures] == [
         ("element_type", True)
     ]
-    assert emulator.requests() == []
+    assert sent(emulator) == []
 
 
-def test_wrong_token_fails_create_without_echoing_it(server, emulator: Emulator) -> None:
+def test_wrong_token_fails_check_then_create_without_echoing_it(server, emulator: Emulator) -> None:
     configure(server, emulator, token="not-the-token-42")
-    inputs = props(
-        server.Check(proto.CheckRequest(urn=URN, olds=struct({}), news=struct(RUN))).inputs
-    )
-    with pytest.raises(grpc.RpcError) as info:
-        server.Create(proto.CreateRequest(urn=URN, properties=struct(inputs)))
+    # check (the preview) reads Get Extractions once: DataGOL refuses the token, nothing sent.
+    with pytest.raises(grpc.RpcError) as refused:
+        server.Check(proto.CheckRequest(urn=URN, olds=struct({}), news=struct(RUN)))
+    assert "DataGOL refused the credentials" in refused.value.details()
+    assert "not-the-token-42" not in refused.value.details()
+    assert sent(emulator) == [] and [r["status"] for r in reads(emulator)] == [401]
+
+    # The read turned off: check passes, and create fails at its POST, as before.
+    emulator.clear_requests()
+    args = {
+        "datagol:baseUrl": emulator.url,
+        "datagol:token": rpc.wrap_rpc_secret("not-the-token-42"),
+        "datagol:skipPreviewReads": "true",
+    }
+    with dynamic_server() as other:  # another provider process, as the next command starts
+        other.Configure(proto.ConfigureRequest(args=struct(args), acceptSecrets=True))
+        inputs = props(
+            other.Check(proto.CheckRequest(urn=URN, olds=struct({}), news=struct(RUN))).inputs
+        )
+        with pytest.raises(grpc.RpcError) as info:
+            other.Create(proto.CreateRequest(urn=URN, properties=struct(inputs)))
     details = info.value.details()
     assert "datagol:token" in details
     assert "not-the-token-42" not in details
@@ -202,7 +219,7 @@ def test_unknown_inputs_pass_check_and_plan_a_change_without_a_request(
     )
     assert diff.changes == proto.DiffResponse.DIFF_SOME
     assert list(diff.replaces) == []
-    assert emulator.requests() == []
+    assert sent(emulator) == []
 
 
 def test_unknown_runs_of_a_group_pass_check(server, emulator: Emulator) -> None:
@@ -224,7 +241,7 @@ def test_unknown_runs_of_a_group_pass_check(server, emulator: Emulator) -> None:
         urn=GROUP_URN,
     )
     assert [f.property for f in bad.failures] == ["runs.a.mode"]
-    assert emulator.requests() == []
+    assert sent(emulator) == []
 
 
 def test_whole_numbers_reach_datagol_as_integers(server, emulator: Emulator) -> None:
@@ -243,7 +260,7 @@ def test_whole_numbers_reach_datagol_as_integers(server, emulator: Emulator) -> 
     inputs = props(checked.inputs)
     assert inputs["element_id"] == "7781"
     created = server.Create(proto.CreateRequest(urn=URN, properties=checked.inputs))
-    [post] = emulator.requests()
+    [post] = sent(emulator)
     assert post["path"].endswith("/extraction/ext-1/FOLDER/7781/run")
     # Compared as JSON text: 1 == 1.0 in Python, but not on DataGOL's wire.
     assert json.dumps(post["body"], sort_keys=True) == json.dumps(
@@ -256,7 +273,7 @@ def test_whole_numbers_reach_datagol_as_integers(server, emulator: Emulator) -> 
         proto.DiffRequest(id=created.id, urn=URN, olds=created.properties, news=checked.inputs)
     )
     assert again.changes == proto.DiffResponse.DIFF_NONE
-    assert emulator.requests() == []
+    assert sent(emulator) == []
 
 
 def test_rows_hashed_as_floats_by_an_earlier_version_do_not_re_trigger(
@@ -277,7 +294,7 @@ def test_rows_hashed_as_floats_by_an_earlier_version_do_not_re_trigger(
     changed = struct({**props(checked.inputs), "rows": [{"id": 2, "n": 2.5}]})
     diff = server.Diff(proto.DiffRequest(id=created.id, urn=URN, olds=struct(olds), news=changed))
     assert diff.changes == proto.DiffResponse.DIFF_SOME
-    assert len(emulator.requests()) == 1  # the create
+    assert len(sent(emulator)) == 1  # the create
 
 
 def test_outputs_are_never_null_so_a_no_op_preview_shows_no_change(

@@ -17,7 +17,7 @@ from pulumi.runtime import proto
 from datagol_pulumi import ExtractionRunProvider
 from datagol_pulumi.emulator import Emulator
 from datagol_pulumi.validation import check_run
-from tests.conftest import BASE_RUN, WORKSPACE_ID, struct
+from tests.conftest import BASE_RUN, WORKSPACE_ID, sent, struct
 from tests.contract import test_dynamic_server, test_plugin
 from tests.contract.test_plugin import plugin  # noqa: F401 - the fixture
 
@@ -50,7 +50,7 @@ def test_the_sdk_dynamic_server_drops_nulls_held_by_maps(server: Any, emulator: 
     assert list(checked.failures) == []
     assert as_json(checked.inputs)["rows"] == DROPPED
     server.Create(proto.CreateRequest(urn=DYNAMIC_URN, properties=struct(news)))
-    [post] = emulator.requests()
+    [post] = sent(emulator)
     assert post["body"] == {"selectAll": False, "rows": DROPPED}
 
 
@@ -70,7 +70,7 @@ def test_the_plugin_sends_nulls_in_rows_as_written(plugin: Any, emulator: Emulat
     assert list(checked.failures) == []
     assert as_json(checked.inputs)["rows"] == ROWS
     plugin.Create(proto.CreateRequest(urn=test_plugin.URN, properties=checked.inputs))
-    [post] = emulator.requests()
+    [post] = sent(emulator)
     assert post["body"] == {"selectAll": False, "rows": ROWS}
     emulator.clear_requests()
 
@@ -80,5 +80,5 @@ def test_the_plugin_sends_nulls_in_rows_as_written(plugin: Any, emulator: Emulat
     )
     assert list(checked.failures) == []
     plugin.Create(proto.CreateRequest(urn=test_plugin.GROUP_URN, properties=checked.inputs))
-    [post] = emulator.requests()
+    [post] = sent(emulator)
     assert post["body"] == {"selectAll": False, "rows": ROWS}

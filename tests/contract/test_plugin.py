@@ -19,7 +19,7 @@ from pulumi.runtime.proto import provider_pb2_grpc
 
 from datagol_pulumi.emulator import Emulator
 from datagol_pulumi.plugin.schema import schema
-from tests.conftest import TOKEN, WORKSPACE_ID, struct
+from tests.conftest import TOKEN, WORKSPACE_ID, sent, struct
 from tests.contract.conftest import provider_process
 
 URN = "urn:pulumi:dev::proj::datagol:index:ExtractionRun::contracts"
@@ -72,7 +72,7 @@ def test_bad_input_fails_check_in_camel_case_before_any_request(
     assert set(failures) == {"whereClause", "elementType", "batchSize"}
     assert "mode 'filter' needs a whereClause" in failures["whereClause"]
     assert "where_clause" not in " ".join(failures.values())
-    assert emulator.requests() == []
+    assert sent(emulator) == []
 
 
 def test_unknown_inputs_pass_check_and_plan_an_update(plugin: Any, emulator: Emulator) -> None:
@@ -89,7 +89,7 @@ def test_unknown_inputs_pass_check_and_plan_an_update(plugin: Any, emulator: Emu
     )
     assert diff.changes == proto.DiffResponse.DIFF_SOME
     assert list(diff.diffs) == ["whereClause"]
-    assert emulator.requests() == []
+    assert sent(emulator) == []
 
 
 def test_create_then_diff_names_what_re_triggers_and_what_replaces(
@@ -100,7 +100,7 @@ def test_create_then_diff_names_what_re_triggers_and_what_replaces(
         plugin.Check(proto.CheckRequest(urn=URN, olds=struct({}), news=struct(RUN))).inputs
     )
     created = plugin.Create(proto.CreateRequest(urn=URN, properties=struct(checked)))
-    [post] = emulator.requests()
+    [post] = sent(emulator)
     assert post["body"] == {"selectAll": True, "whereClause": "status = 'open'"}
     outs = props(created.properties)
     assert created.id == post["request_id"] == outs["requestId"]
@@ -125,7 +125,7 @@ def test_create_then_diff_names_what_re_triggers_and_what_replaces(
         "timeoutSeconds": proto.PropertyDiff.UPDATE,
     }
     assert list(diff.replaces) == ["elementId"]
-    assert len(emulator.requests()) == 1  # diff never sends
+    assert len(sent(emulator)) == 1  # diff never sends
 
 
 def test_a_bad_setting_is_refused_at_configure_naming_the_key(plugin: Any) -> None:
@@ -145,10 +145,10 @@ def test_group_results_come_back_per_run_in_camel_case(plugin: Any, emulator: Em
     )
     created = plugin.Create(proto.CreateRequest(urn=GROUP_URN, properties=struct(checked)))
     outs = props(created.properties)
-    assert len(emulator.requests()) == 2
+    assert len(sent(emulator)) == 2
     assert outs["triggeredKeys"] == ["a", "b"]
     assert outs["results"]["b"]["whereClause"] == "status = 'open'"
-    assert outs["results"]["a"]["requestId"] in {r["request_id"] for r in emulator.requests()}
+    assert outs["results"]["a"]["requestId"] in {r["request_id"] for r in sent(emulator)}
 
 
 def test_import_is_refused_with_the_reason_and_sends_nothing(
@@ -160,4 +160,4 @@ def test_import_is_refused_with_the_reason_and_sends_nothing(
     detail = caught.value.details()
     assert "importing an extraction run (request id req-1) is not supported" in detail
     assert "Traceback" not in detail
-    assert emulator.requests() == []
+    assert sent(emulator) == []

@@ -13,7 +13,7 @@ import pytest
 from pulumi.runtime import proto, rpc
 
 from datagol_pulumi.emulator import Emulator
-from tests.conftest import struct
+from tests.conftest import sent, struct
 from tests.contract.test_plugin import (
     GROUP_URN,
     RUN,
@@ -43,7 +43,7 @@ def diff(stub: Any, urn: str, olds: dict[str, Any], news: dict[str, Any]) -> Any
 
 
 def polled(emulator: Emulator) -> list[str]:
-    return [r["path"].rsplit("/", 1)[-1] for r in emulator.requests(method="GET")]
+    return [r["path"].rsplit("/", 1)[-1] for r in sent(emulator) if r["method"] == "GET"]
 
 
 def secret_at(message: Any, *path: str) -> bool:
@@ -81,7 +81,7 @@ def test_the_run_returns_once_answered_and_the_completion_waits_for_its_request_
     emulator.configure(job_seconds=0.3)
     _, run = create(plugin, URN, RUN)
     # The run's create did not wait: the engine checkpoints its request id before any poll.
-    assert emulator.requests(method="GET") == [] and run["status"] == "QUEUED"
+    assert polled(emulator) == [] and run["status"] == "QUEUED"
     target = run["completionTarget"]
     assert target["requestIds"] == [run["requestId"]] and target["operationId"]
     assert target["waitForCompletion"] is False
@@ -116,7 +116,7 @@ def test_the_run_returns_once_answered_and_the_completion_waits_for_its_request_
         ).properties
     )
     assert updated["requestIds"] == [again["requestId"]] != done["requestIds"]
-    assert [r["method"] for r in emulator.requests()][0] == "POST"
+    assert [r["method"] for r in sent(emulator)][0] == "POST"
     assert polled(emulator) and set(polled(emulator)) == {again["requestId"]}
 
 
@@ -251,7 +251,7 @@ def test_a_state_from_before_the_completion_sees_no_change_and_its_wait_is_taken
     assert same.changes == proto.DiffResponse.DIFF_NONE
     _, done = create(plugin, COMPLETION_URN, {"run": run["completionTarget"]})
     assert done["status"] == "COMPLETED"
-    assert emulator.requests() == []
+    assert sent(emulator) == []
 
 
 def test_check_names_what_a_completion_needs_before_any_request(
@@ -275,7 +275,7 @@ def test_check_names_what_a_completion_needs_before_any_request(
     bad = failures({"runs": {"a": 3.0}, "timeoutSeconds": -1.0, "maxConcurrency": 1.5})
     assert set(bad) == {"runs.a", "timeoutSeconds", "maxConcurrency"}
     assert failures({"run": rpc.UNKNOWN}) == {}  # a preview of a run about to be created
-    assert emulator.requests() == []
+    assert sent(emulator) == []
 
 
 def test_a_preview_of_a_run_triggered_again_plans_an_update_of_its_completion(
@@ -292,7 +292,7 @@ def test_a_preview_of_a_run_triggered_again_plans_an_update_of_its_completion(
         {"run": {**run["completionTarget"], "operationId": rpc.UNKNOWN}},
     ):
         assert diff(plugin, COMPLETION_URN, done, news).changes == proto.DiffResponse.DIFF_SOME
-    assert emulator.requests() == []
+    assert sent(emulator) == []
 
 
 def test_a_secret_literal_quoted_by_a_failure_is_masked_with_what_the_run_recorded(

@@ -12,7 +12,7 @@ from typing import Any
 from pulumi.runtime import proto
 
 from datagol_pulumi.emulator import Emulator
-from tests.conftest import WORKSPACE_ID, struct
+from tests.conftest import WORKSPACE_ID, sent, struct
 from tests.contract import test_plugin
 from tests.contract.test_plugin import plugin  # noqa: F401 - the fixture
 
@@ -59,7 +59,7 @@ def test_numbers_the_engine_may_have_rounded_are_refused_at_check(
         "runs.a.rows[0].id": f"runs.a.rows[0].id {WHY}"
     }
     assert failures(plugin, test_plugin.URN, {**RUN, "rows": [{"id": 2**53 - 1}]}) == {}
-    assert emulator.requests() == []
+    assert sent(emulator) == []
 
 
 def test_nan_and_infinity_are_refused_at_check_naming_the_path(

@@ -10,7 +10,7 @@ import pytest
 from pulumi.runtime import proto, rpc
 
 from datagol_pulumi.emulator import Emulator
-from tests.conftest import struct
+from tests.conftest import sent, struct
 from tests.contract import test_plugin
 from tests.contract.test_plugin import RUN, URN, configure
 
@@ -40,7 +40,7 @@ def test_a_secret_that_fails_check_is_named_not_quoted(plugin: Any, emulator: Em
     # Not secret, the same values are quoted: the engine's marker is what hides them.
     plain = check(plugin, {**RUN, "mode": "MODE-PLUGIN-SECRET-2"})
     assert "MODE-PLUGIN-SECRET-2" in plain["mode"]
-    assert emulator.requests() == []
+    assert sent(emulator) == []
 
 
 def test_a_dot_segment_id_is_refused_before_any_request(plugin: Any, emulator: Emulator) -> None:
@@ -48,7 +48,7 @@ def test_a_dot_segment_id_is_refused_before_any_request(plugin: Any, emulator: E
     failures = check(plugin, {**RUN, "elementId": ".."})
     assert list(failures) == ["elementId"]
     assert "'..' is a dot segment" in failures["elementId"]
-    assert emulator.requests() == []
+    assert sent(emulator) == []
 
 
 def test_a_400_echoing_a_secret_where_clause_is_masked(plugin: Any, emulator: Emulator) -> None:
@@ -62,4 +62,4 @@ def test_a_400_echoing_a_secret_where_clause_is_masked(plugin: Any, emulator: Em
     details = info.value.details() or ""
     assert "HTTP 400: bad: [secret]" in details
     assert "555-12-3456" not in details
-    assert [r["status"] for r in emulator.requests()] == [400]
+    assert [r["status"] for r in sent(emulator)] == [400]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.conftest import reads, sent
 from tests.e2e.conftest import run, use_oauth
 
 CLIENT_ID, CLIENT_SECRET, REFRESH = (
@@ -18,7 +19,10 @@ def test_oauth_secrets_are_used_and_never_stored(make_stack) -> None:
     use_oauth(stack, CLIENT_ID, CLIENT_SECRET, REFRESH)
     stack.up()
     requests = stack.emulator.requests()
-    assert [r["path"].rsplit("/", 1)[-1] for r in requests] == ["token", "run", "run"]
+    # One access token for the process: the checks' reads (Get Extractions of el-a, el-b) and
+    # the two triggers all carry it.
+    assert [r["path"].rsplit("/", 1)[-1] for r in sent(stack.emulator)] == ["token", "run", "run"]
+    assert sorted(r["path"].rsplit("/", 1)[-1] for r in reads(stack.emulator)) == ["el-a", "el-b"]
     assert all(r["auth"]["valid"] for r in requests)
     stack.pulumi("refresh", "--yes", "--skip-preview")
     stack.up()

@@ -74,6 +74,9 @@ def test_demo_keeps_its_stack_and_triggers_only_the_edited_run(
 
     output, counts = demo(repo, engine_bin)
     assert counts == [DEMO_RUNS, 0], output
+    # The preview's reads found every run's extraction id listed: checked, no warning.
+    assert f"and {DEMO_RUNS * 2} Get Extractions read(s)" in output  # the preview's and the up's
+    assert "warning" not in output and "not checked at preview" not in output
     assert "(stack dev, new)" in output
     assert f"+ {DEMO_RUNS + 2} created" in output  # the runs, the provider and the stack
     assert (repo / ".state" / "demo" / "backend" / ".pulumi" / "stacks").is_dir()

@@ -16,7 +16,7 @@ import yaml
 
 import devtools.engine
 from devtools.lang_hosts import lang_hosts, with_plugins
-from tests.conftest import WORKSPACE_ID
+from tests.conftest import WORKSPACE_ID, sent
 from tests.e2e.conftest import PASSPHRASE, ROOT, Stack, dev_stack, run
 
 PROGRAM = ROOT / "tests" / "e2e" / "programs" / "inexact.py"
@@ -46,10 +46,10 @@ def test_preview_refuses_what_would_not_be_sent_as_written(make_stack, case, mes
     assert preview.returncode != 0
     assert message in preview.stdout + preview.stderr, stack.all_output()
     assert "Traceback" not in preview.stdout + preview.stderr
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
     # `up` refuses the same way, and nothing is in the state or sent.
     assert stack.up(check=False).returncode != 0
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
     assert stack.resources() == []
 
 
@@ -64,7 +64,7 @@ def test_a_refusal_after_another_run_is_shown_too(make_stack, case) -> None:
     assert preview.returncode != 0
     assert "segmentation fault" not in text and "Traceback" not in text, text
     assert "is null (1 such value(s))" in text or "beyond 2**53 (1 such value(s))" in text, text
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
 
 
 def test_the_same_program_with_exact_values_is_sent_as_written(make_stack) -> None:
@@ -159,7 +159,7 @@ def test_the_plugin_refuses_a_number_the_engine_may_have_rounded(tmp_path: Path,
     assert preview.returncode != 0
     assert "rows[0].id is a number of magnitude 2**53 or more (1 such value(s))" in text, text
     assert "pass it as a string" in text
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
 
 
 def test_the_stack_yaml_program_refuses_a_null_in_rows(make_stack) -> None:
@@ -168,4 +168,4 @@ def test_the_stack_yaml_program_refuses_a_null_in_rows(make_stack) -> None:
     text = preview.stdout + preview.stderr
     assert preview.returncode != 0
     assert "a: rows[0].n: rows[0].n is null (1 such value(s))" in text, text
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []

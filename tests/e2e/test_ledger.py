@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tests.conftest import sent
 from tests.e2e.conftest import run
 
 WAIT = {"wait_for_completion": True, "poll_interval_seconds": 0.1}
@@ -35,14 +36,14 @@ def test_a_secret_where_clause_of_a_group_never_reaches_state_in_clear(
     )
     stack = make_stack([run("unused")], program=program)
     stack.up()
-    sent = {p["path"].split("/")[-2]: p for p in stack.posts()}
-    assert sent["f1"]["body"]["whereClause"] == "name = 'WHERE-SECRET-58'"
-    assert len(sent) == 3
+    posted = {p["path"].split("/")[-2]: p for p in stack.posts()}
+    assert posted["f1"]["body"]["whereClause"] == "name = 'WHERE-SECRET-58'"
+    assert len(posted) == 3
     exported = stack.pulumi("stack", "export").stdout  # without --show-secrets
     assert "WHERE-SECRET-58" not in exported
     assert "WHERE-SECRET-58" not in stack.all_output()
     # Only the key with a secret input is protected: the other one stays readable.
-    assert sent["f2"]["request_id"] in exported and "OPEN-7" in exported
+    assert posted["f2"]["request_id"] in exported and "OPEN-7" in exported
     # A single run's outputs computed from the secret are secret too, not only same-named ones.
     [single] = [
         r["outputs"]
@@ -57,7 +58,7 @@ def test_a_secret_where_clause_of_a_group_never_reaches_state_in_clear(
     assert json.loads(hidden["plaintext"])["where_clause"] == "name = 'WHERE-SECRET-58'"
     stack.emulator.clear_requests()
     stack.up()
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
 
 
 def test_a_batch_refused_mid_run_reads_back_partial_and_only_it_is_sent_later(make_stack) -> None:
@@ -71,7 +72,7 @@ def test_a_batch_refused_mid_run_reads_back_partial_and_only_it_is_sent_later(ma
     stack.emulator.clear_requests()
 
     stack.pulumi("refresh", "--yes", "--skip-preview")
-    assert stack.posts() == [] and len(stack.emulator.requests(method="GET")) == 2
+    assert stack.posts() == [] and len(stack.emulator.requests("/requestLog/status/")) == 2
     [state] = stack.resources()
     assert state["outputs"]["status"] == "PARTIAL"
     assert "Batch 3 of 5: refused" in state["outputs"]["error"]
@@ -90,7 +91,7 @@ def test_a_batch_refused_mid_run_reads_back_partial_and_only_it_is_sent_later(ma
     )
     stack.emulator.clear_requests()
     stack.up()
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
 
 
 def test_two_runs_with_identical_inputs_in_one_stack_both_trigger(make_stack) -> None:
@@ -98,16 +99,16 @@ def test_two_runs_with_identical_inputs_in_one_stack_both_trigger(make_stack) ->
     stack = make_stack([{"name": "first", **same}, {"name": "second", **same}])
     stack.emulator.configure(job_seconds=1)  # both triggers and waits overlap
     stack.up()
-    sent = stack.posts()
-    assert len(sent) == 2
+    posted = stack.posts()
+    assert len(posted) == 2
     outputs = {r["urn"].split("::")[-1]: r["outputs"] for r in stack.resources()}
     assert sorted(o["request_id"] for o in outputs.values()) == sorted(
-        p["request_id"] for p in sent
+        p["request_id"] for p in posted
     )
     assert {c[""]["status"] for c in stack.completed().values()} == {"COMPLETED"}
     stack.emulator.clear_requests()
     stack.up()
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
 
 
 def test_a_failure_is_reported_by_the_up_that_caused_it_whatever_the_clocks(
@@ -131,7 +132,7 @@ def test_a_failure_is_reported_by_the_up_that_caused_it_whatever_the_clocks(
     stack.emulator.clear_requests()
 
     stack.up()  # nothing triggered: the old failure is not reported again
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
     stack.set_runs([run("bad", poll_interval_seconds=0.2)])
     stack.up()  # a setting changed: an update that sends nothing reports nothing
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []

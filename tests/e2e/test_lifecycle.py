@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.conftest import TOKEN, WORKSPACE_ID
+from tests.conftest import TOKEN, WORKSPACE_ID, sent
 from tests.e2e.conftest import ROOT, run
 
 PREFIX = f"/noCo/api/v2/workspaces/{WORKSPACE_ID}/extraction/ext-1/COLUMN"
@@ -58,7 +58,7 @@ def test_full_lifecycle(make_stack) -> None:
     assert "[unknown]" not in noop.stdout and "~ " not in noop.stdout, noop.stdout
     again = stack.up()
     assert "6 unchanged" in again.stdout  # four runs, the provider and the stack
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
 
     # 3. edit one where_clause: preview shows an update of that run only, sends nothing.
     runs = [dict(r) for r in ONE_PER_MODE]
@@ -68,7 +68,7 @@ def test_full_lifecycle(make_stack) -> None:
     assert "~ 1 to update" in preview.stdout
     assert "5 unchanged" in preview.stdout
     assert "where_clause" in preview.stdout and "status = 'closed'" in preview.stdout
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
     stack.up()
     [post] = stack.posts()
     assert post["body"] == {"selectAll": True, "whereClause": "status = 'closed'"}
@@ -89,21 +89,21 @@ def test_full_lifecycle(make_stack) -> None:
     stack.set_runs(runs)
     preview = stack.preview()
     assert "+-1 to replace" in preview.stdout
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
     replaced = stack.up()
     assert "+-1 replaced" in replaced.stdout
-    [post] = stack.emulator.requests()
+    [post] = sent(stack.emulator)
     assert post["method"] == "POST" and post["path"] == f"{PREFIX}/el-full-2/run"
     assert len(stack.resources()) == 4
     stack.emulator.clear_requests()
 
     # 6. refresh: never posts (these runs do not wait, so it sends nothing at all).
     stack.pulumi("refresh", "--yes", "--skip-preview")
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
 
     # 7. destroy: no request at all; the stack is empty.
     stack.pulumi("destroy", "--yes", "--skip-preview")
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
     assert stack.resources() == []
 
 
@@ -114,7 +114,7 @@ def test_invalid_run_fails_preview_naming_the_property(make_stack) -> None:
     text = result.stdout + result.stderr
     assert "run 'bad'" in text
     assert "element_type must be one of COLUMN, FILE, FOLDER, got 'TABLE'" in text
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
 
 
 def test_provider_check_reaches_the_engine(make_stack, tmp_path: Path) -> None:
@@ -134,7 +134,7 @@ def test_provider_check_reaches_the_engine(make_stack, tmp_path: Path) -> None:
     assert "workspace_id must be a UUID" in text
     assert "element_type must be one of COLUMN, FILE, FOLDER" in text
     assert "mode 'filter' needs a where_clause" in text
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
 
 
 def test_secret_token_reaches_the_service_and_nothing_else(make_stack) -> None:
@@ -161,8 +161,18 @@ def test_wrong_token_fails_up_naming_the_setting(make_stack) -> None:
     assert result.returncode != 0
     assert "datagol:token" in text
     assert "wrong-token-value-123" not in text
+    # Refused at check by the free read: no POST, nothing started, nothing recorded.
+    assert stack.posts() == []
+    assert [r["status"] for r in stack.emulator.requests()] == [401]
+    assert stack.resources() == []
+
+    # With the reads off, the POST is what DataGOL refuses, as before: still nothing recorded.
+    stack.emulator.clear_requests()
+    stack.env["DATAGOL_SKIP_PREVIEW_READS"] = "true"
+    result = stack.up(check=False)
+    assert result.returncode != 0 and "datagol:token" in result.stdout + result.stderr
     assert len(stack.posts()) == 1
-    assert stack.resources() == []  # nothing started, nothing recorded: the next up retries
+    assert stack.resources() == []  # the next up retries
 
 
 def test_every_stack_file_previews_cleanly(make_stack) -> None:
@@ -186,4 +196,4 @@ def test_every_stack_file_previews_cleanly(make_stack) -> None:
         waited = sum(bool({**defaults, **r}.get("wait_for_completion")) for r in specs)
         # runs, a completion per run that waits, provider, stack
         assert f"+ {len(runs) + waited + 2} to create" in result.stdout
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []

@@ -20,7 +20,7 @@ import yaml
 
 import devtools.engine
 from devtools.lang_hosts import lang_hosts, with_plugins
-from tests.conftest import TOKEN, WORKSPACE_ID
+from tests.conftest import TOKEN, WORKSPACE_ID, sent
 from tests.e2e.conftest import PASSPHRASE, ROOT, Stack, yaml_example_stack
 from tests.e2e.test_another_runner import kill_job
 from tests.e2e.test_seeding import wait_until
@@ -72,7 +72,7 @@ def test_a_yaml_program_killed_mid_wait_is_awaited_by_another_runner_without_a_r
     assert result.returncode == 0, result.stdout + result.stderr
     # No accepted run is paid for twice: the only POST is the run that was never sent.
     assert [extraction(p) for p in retry.posts()] == [DEPENDENT]
-    polled = {r["path"].rsplit("/", 1)[-1] for r in stack.emulator.requests(method="GET")}
+    polled = {r["path"].rsplit("/", 1)[-1] for r in stack.emulator.requests("/requestLog/status/")}
     assert polled == set(accepted)  # re-attached to the same request ids
     done = completions(retry)
     assert done["contractsFinished"]["status"] == "COMPLETED"
@@ -91,7 +91,7 @@ def test_a_yaml_program_killed_mid_wait_is_awaited_by_another_runner_without_a_r
 
     stack.emulator.clear_requests()
     assert "6 unchanged" in retry.up().stdout
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
 
 
 def test_the_yaml_completions_show_what_is_pending_while_they_wait(stack: Stack) -> None:
@@ -118,7 +118,9 @@ def test_a_failed_run_fails_the_yaml_up_and_its_completion_records_nothing(stack
         sent = [extraction(p) for p in stack.posts()]
         assert sorted(sent) == (sorted(AWAITED) if attempt == 0 else []), sent
         [failed] = [r for r, j in stack.emulator.jobs.items() if j["extraction_id"] == AWAITED[0]]
-        polled = {r["path"].rsplit("/", 1)[-1] for r in stack.emulator.requests(method="GET")}
+        polled = {
+            r["path"].rsplit("/", 1)[-1] for r in stack.emulator.requests("/requestLog/status/")
+        }
         assert failed in polled
         stack.emulator.clear_requests()
 
@@ -203,7 +205,7 @@ def test_a_plugin_stack_deployed_before_the_completion_upgrades_with_no_diff_and
     preview = stack.preview("--diff")
     assert "3 unchanged" in preview.stdout and "~ " not in preview.stdout, preview.stdout
     assert "3 unchanged" in stack.up().stdout
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
 
     # Moving to the two-step wait: the run stops waiting (an update that sends nothing) and a
     # completion takes the status it recorded, without a request.
@@ -218,7 +220,7 @@ def test_a_plugin_stack_deployed_before_the_completion_upgrades_with_no_diff_and
     }
     write(project)
     stack.up()
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
     done = completions(stack)
     assert done["done"]["status"] == done["groupDone"]["status"] == "COMPLETED"
     assert done["done"]["requestIds"] == old["outputs"]["requestIds"]

@@ -17,7 +17,7 @@ import yaml
 
 import devtools.engine
 from devtools.lang_hosts import ts_toolchain, with_plugins
-from tests.conftest import WORKSPACE_ID
+from tests.conftest import WORKSPACE_ID, sent
 from tests.e2e.conftest import PASSPHRASE, ROOT, dev_stack
 
 PREFIX = f"/noCo/api/v2/workspaces/{WORKSPACE_ID}/extraction"
@@ -64,7 +64,7 @@ def test_python_sdk_drives_the_plugin(sdks: Path, tmp_path: Path, emulator) -> N
     stack.emulator.clear_requests()
 
     assert "unchanged" in stack.up().stdout
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
 
     # A trigger that fails after it may have started a job: the update fails, the engine keeps
     # the run's outputs (ErrorResourceInitFailed), and the next `up` does not send it again.
@@ -83,7 +83,7 @@ def test_python_sdk_drives_the_plugin(sdks: Path, tmp_path: Path, emulator) -> N
     assert "HTTP 500" in run["outputs"]["error"]
     stack.emulator.clear_requests()
     again = stack.up()
-    assert stack.emulator.requests() == [], again.stdout
+    assert sent(stack.emulator) == [], again.stdout
 
 
 @pytest.mark.parametrize(

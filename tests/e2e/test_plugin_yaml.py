@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TOKEN, WORKSPACE_ID
+from tests.conftest import TOKEN, WORKSPACE_ID, sent
 from tests.e2e.conftest import ROOT, Stack, yaml_example_stack
 
 EXAMPLE = ROOT / "examples" / "yaml"
@@ -33,7 +33,7 @@ def test_yaml_program_lifecycle(yaml_stack: Stack) -> None:
     # preview: three resources (and the stack) to create, nothing sent.
     plan = json.loads(stack.preview("--json").stdout)
     assert plan["changeSummary"] == {"create": 4}
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
 
     # up: one POST per run (two resources, a group of two), as specified.
     stack.up()
@@ -65,16 +65,16 @@ def test_yaml_program_lifecycle(yaml_stack: Stack) -> None:
     noop = stack.preview("--diff")
     assert "4 unchanged" in noop.stdout and "~ " not in noop.stdout, noop.stdout
     assert "4 unchanged" in stack.up().stdout
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
 
     # A changed where clause: the detailed diff names it; up sends exactly one request.
     stack.pulumi("config", "set", "contractsFilter", "status = 'closed'")
     preview = stack.preview("--diff")
     assert "~ whereClause: \"status = 'open'\" => \"status = 'closed'\"" in preview.stdout
     assert "~ 1 to update" in preview.stdout and "3 unchanged" in preview.stdout
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
     stack.up()
-    [post] = stack.emulator.requests()
+    [post] = sent(stack.emulator)
     assert post["method"] == "POST"
     assert post["path"] == f"{PREFIX}/contract-terms/FILE/file-7781/run"
     assert post["body"] == {"selectAll": True, "whereClause": "status = 'closed'"}
@@ -92,5 +92,5 @@ def test_yaml_program_lifecycle(yaml_stack: Stack) -> None:
 
     # destroy: the runs leave the stack; a finished extraction cannot be undone, nothing sent.
     stack.pulumi("destroy", "--yes", "--skip-preview")
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
     assert stack.resources(RUN_TYPE) == [] and stack.resources(GROUP_TYPE) == []

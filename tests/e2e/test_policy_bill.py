@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import sent
 from tests.e2e.conftest import ROOT, run
 from tests.e2e.test_policy_pack import installed
 
@@ -40,7 +41,7 @@ def test_the_organisations_limit_holds_when_the_stack_lifts_its_own(
     assert "[mandatory]  max-triggers-per-update" in out
     assert "This update would trigger 4 DataGOL runs (paid extraction jobs) in 4 requests" in out
     assert "over the organisation's limit of 3 per update" in out
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
     # `pulumi up` runs the same policy in its preview: nothing is sent.
     up = stack.pulumi(
         "up",
@@ -52,7 +53,7 @@ def test_the_organisations_limit_holds_when_the_stack_lifts_its_own(
         check=False,
     )
     assert up.returncode != 0 and "max-triggers-per-update" in up.stdout
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
 
     four = policy_config(tmp_path, **{"max-triggers-per-update": {"maxTriggersPerUpdate": 4}})
     stack.pulumi("up", "--yes", "--policy-pack", str(datagol_pack), "--policy-pack-config", four)
@@ -60,7 +61,7 @@ def test_the_organisations_limit_holds_when_the_stack_lifts_its_own(
     stack.emulator.clear_requests()
     # A no-op is within any limit; a file of this update's preview is not read by the next.
     stack.preview("--policy-pack", str(datagol_pack), "--policy-pack-config", three)
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
 
 
 def test_waited_runs_must_have_a_bounded_timeout(make_stack, datagol_pack: Path) -> None:
@@ -71,7 +72,7 @@ def test_waited_runs_must_have_a_bounded_timeout(make_stack, datagol_pack: Path)
     assert refused.returncode != 0, out
     assert "unbounded waits for completion without timeout_seconds; set at most 3600" in out
     assert "long waits up to 7200 s for completion; at most 3600 allowed" in out
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
 
     stack.set_runs(
         [run("unbounded", timeout_seconds=600, **wait), run("long", **wait, timeout_seconds=60)]
@@ -83,4 +84,4 @@ def test_waited_runs_must_have_a_bounded_timeout(make_stack, datagol_pack: Path)
     assert grouped.returncode != 0, grouped.stdout
     assert "runs[g1] waits for completion without timeout_seconds" in grouped.stdout
     assert "runs[g2] waits" not in grouped.stdout
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []

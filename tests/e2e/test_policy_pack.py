@@ -19,6 +19,7 @@ import pytest
 
 import devtools.engine
 from devtools.engine import run_pulumi
+from tests.conftest import sent
 from tests.e2e.conftest import PASSPHRASE, ROOT, run
 
 FIXTURES = ROOT / "tests" / "e2e" / "fixtures"
@@ -77,14 +78,14 @@ def test_mandatory_policy_fails_preview_and_up(make_stack, policy_pack: Path) ->
     # The stack's name came from ConfigureStack, through the host's env for the pack.
     assert MANDATORY in out
     assert "ExtractionRun: col)" not in out
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
 
     # `up` stops before the violating run is sent.
     stack.set_runs([run("bulk", element_type="FOLDER")])
     up = stack.up("--policy-pack", str(policy_pack), check=False)
     assert up.returncode != 0
     assert MANDATORY in up.stdout
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
     assert stack.resources() == []
 
 
@@ -102,7 +103,7 @@ def test_passing_policy_pack_lets_preview_through(make_stack, policy_pack: Path)
     assert "[advisory]  runs-wait-for-completion  " in out and ADVISORY in out
     assert "[mandatory]" not in out
     assert "+ 4 to create" in out
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
 
 
 def test_policy_pack_that_fails_to_start_shows_its_traceback(
@@ -122,7 +123,7 @@ def test_policy_pack_that_fails_to_start_shows_its_traceback(
     assert f'File "{broken / "__main__.py"}", line 1' in result.stdout
     assert "RuntimeError: datagol-e2e: broken on purpose" in result.stdout
     assert "policy pack not started" in result.stderr
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
 
 
 def plugin_run(

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from datagol_pulumi.emulator import Emulator
+from tests.conftest import sent
 from tests.e2e.conftest import run
 
 T1, T2, T3, WRONG = "tok-ONE-5150", "tok-TWO-5151", "tok-THREE-5152", "tok-WRONG-5153"
@@ -41,7 +42,8 @@ def test_rotation_config_file_rename_and_no_secret_in_clear(make_stack, capfd) -
     assert failed.returncode != 0
     assert "DataGOL refused the credentials" in failed.stdout
     assert "datagol:token" in failed.stdout
-    assert [(r["method"], r["status"]) for r in emulator.requests()] == [("POST", 401)]
+    # Refused at check by the free read (Get Extractions), before the POST was sent.
+    assert [(r["method"], r["status"]) for r in emulator.requests()] == [("GET", 401)]
     emulator.clear_requests()
 
     stack.pulumi("config", "set", "--secret", "datagol:token", T1)
@@ -54,7 +56,7 @@ def test_rotation_config_file_rename_and_no_secret_in_clear(make_stack, capfd) -
     emulator.configure(tokens=[T2])
     stack.pulumi("config", "set", "--secret", "datagol:token", T2)
     rotated = stack.up("-v=9", "--logtostderr")
-    assert emulator.requests() == []
+    assert sent(emulator) == []
     assert "~ 1 updated" in rotated.stdout
     assert f"{PROVIDER_TYPE} datagol updated" in rotated.stdout
     # The engine's own verbose log shows the provider's inputs with the token masked.
@@ -161,15 +163,19 @@ def test_two_tenants_and_a_token_only_in_the_environment(make_stack, tmp_path) -
         preview = stack.preview()
         # stack, tenant url, 2 providers, component, 3 runs, the waited run's completion
         assert "+ 9 to create" in preview.stdout
-        assert tenant_a.requests() == [] and tenant_b.requests() == []
+        assert sent(tenant_a) == [] and sent(tenant_b) == []
         stack.up()
         assert tokens_used(tenant_a.requests()) == {
             ("POST", sha(ENV1), True),
             ("GET", sha(ENV1), True),
         }
         assert [p["segments"][-2] for p in tenant_a.requests(method="POST")] == ["el-a1"]
-        assert tokens_used(tenant_b.requests()) == {("POST", sha(TENANT_B), True)}
-        assert sorted(p["segments"][-2] for p in tenant_b.requests()) == ["el-b1", "el-b2"]
+        # The GETs of tenant b: the Get Extractions reads made at check, with its own token.
+        assert tokens_used(tenant_b.requests()) == {
+            ("POST", sha(TENANT_B), True),
+            ("GET", sha(TENANT_B), True),
+        }
+        assert sorted(p["segments"][-2] for p in sent(tenant_b)) == ["el-b1", "el-b2"]
         tenant_a.clear_requests()
         tenant_b.clear_requests()
 
@@ -190,12 +196,12 @@ def test_two_tenants_and_a_token_only_in_the_environment(make_stack, tmp_path) -
         stack.env["DATAGOL_TOKEN"] = ENV2
         stack.pulumi("refresh", "--yes", "--skip-preview")
         assert tokens_used(tenant_a.requests()) == {("GET", sha(ENV2), True)}
-        assert tenant_b.requests() == []  # its runs track nothing
+        assert sent(tenant_b) == []  # its runs track nothing
         tenant_a.clear_requests()
         again = stack.up()
         assert "unchanged" in again.stdout and "updated" not in again.stdout
         stack.pulumi("destroy", "--yes", "--skip-preview")
-        assert tenant_a.requests() == [] and tenant_b.requests() == []
+        assert sent(tenant_a) == [] and sent(tenant_b) == []
 
     exported = stack.pulumi("stack", "export").stdout
     for secret in (ENV1, ENV2, TENANT_B):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from tests.conftest import sent
 from tests.e2e.conftest import ROOT, RUN_TYPE
 
 PROGRAM = ROOT / "tests/e2e/programs/options.py"
@@ -28,13 +29,15 @@ def test_resource_options_end_to_end(make_stack) -> None:
 
     # up: one trigger per run, and one status read for the run that waits.
     stack.up()
-    assert elements(emulator.requests()) == sorted(
+    assert elements(sent(emulator)) == sorted(
         ["el-seed", "el-inner", "el-protected", "el-ignored", "el-retained", "el-renamed"]
         + ["el-moved", "el-target-a", "el-target-b", "el-timed-90s", "el-timed-2m"]
     )
     outputs = stack.outputs()
     seed_id = outputs["seed"]["request_id"]
-    assert [r["path"] for r in emulator.requests(method="GET")] == [STATUS_PATH + seed_id]
+    assert [r["path"] for r in [r for r in sent(emulator) if r["method"] == "GET"]] == [
+        STATUS_PATH + seed_id
+    ]
     state = stack.state()
 
     # depends_on: seeding waited for the app's deploy (2.5 s), and state records the edge.
@@ -64,7 +67,7 @@ def test_resource_options_end_to_end(make_stack) -> None:
     }
     assert changed == {"retained": "delete"}
     stack.up()
-    assert emulator.requests() == []
+    assert sent(emulator) == []
     after = stack.state()
     renamed, moved = after[stack.urn("new-name")], after[stack.urn("moved", parent_type=PIPELINE)]
     assert renamed["id"] == state[stack.urn("old-name")]["id"]
@@ -77,7 +80,7 @@ def test_resource_options_end_to_end(make_stack) -> None:
     # `pulumi up --replace`: a deliberate re-run of one run, exactly one request.
     inner_urn = stack.urn("inner", parent_type=PIPELINE)
     stack.up("--replace", inner_urn)
-    assert elements(emulator.requests()) == ["el-inner"]
+    assert elements(sent(emulator)) == ["el-inner"]
     replaced = stack.state()[inner_urn]
     assert replaced["id"] != inner["id"] and replaced["outputs"]["run_count"] == 1
     emulator.clear_requests()
@@ -86,11 +89,13 @@ def test_resource_options_end_to_end(make_stack) -> None:
     # `up --refresh` then reads the waiting run's status and sends the other.
     stack.set_runs([], step=2)
     stack.up("--target", stack.urn("target-a"))
-    assert elements(emulator.requests()) == ["el-target-a"]
+    assert elements(sent(emulator)) == ["el-target-a"]
     emulator.clear_requests()
     stack.up("--refresh")
-    assert elements(emulator.requests()) == ["el-target-b"]
-    assert [r["path"] for r in emulator.requests(method="GET")] == [STATUS_PATH + seed_id]
+    assert elements(sent(emulator)) == ["el-target-b"]
+    assert [r["path"] for r in [r for r in sent(emulator) if r["method"] == "GET"]] == [
+        STATUS_PATH + seed_id
+    ]
     emulator.clear_requests()
 
     # Step 3: a waiting run under customTimeouts create "1s" gives up after 1 s, not 3600.
@@ -99,7 +104,7 @@ def test_resource_options_end_to_end(make_stack) -> None:
     result = stack.up(check=False)
     assert result.returncode != 0
     assert "did not finish within 1 s" in result.stdout + result.stderr
-    assert elements(emulator.requests()) == ["el-slow"]
+    assert elements(sent(emulator)) == ["el-slow"]
     assert stack.state()[stack.urn("slow")]["outputs"]["timeout_seconds"] == 1
     emulator.clear_requests()
 
@@ -112,7 +117,7 @@ def test_resource_options_end_to_end(make_stack) -> None:
     assert result.returncode != 0
     assert "KeyError: '__provider'" in result.stdout + result.stderr
     assert stack.state() == before
-    assert emulator.requests() == []
+    assert sent(emulator) == []
 
     # protect: destroy refuses the protected run (sending nothing), and keeps it.
     result = stack.pulumi("destroy", "--yes", "--skip-preview", check=False)
@@ -122,7 +127,7 @@ def test_resource_options_end_to_end(make_stack) -> None:
     stack.pulumi("state", "unprotect", stack.urn("protected"), "--yes")
     stack.pulumi("destroy", "--yes", "--skip-preview")
     assert stack.state() == {}
-    assert emulator.requests() == []
+    assert sent(emulator) == []
 
 
 RECREATED = """
@@ -154,7 +159,7 @@ def test_replace_on_changes_makes_a_new_run(make_stack, tmp_path: Path) -> None:
 
     stack.set_runs([], step=1)
     plan = stack.plan()
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
     assert plan["steps"][urn]["op"] == "replace"
     stack.up()
     [post] = stack.posts()

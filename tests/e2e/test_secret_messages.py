@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.conftest import sent
 from tests.e2e.conftest import run
 
 CLAUSE = "ssn = '987-65-4321'"
@@ -32,7 +33,7 @@ def test_a_secret_config_value_that_fails_check_is_not_printed(make_stack) -> No
     assert failed.returncode != 0
     assert "mode: mode must be one of full, filter, selected, new" in failed.stdout + failed.stderr
     assert "MODE-SECRET-E2E" not in stack.all_output()
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
 
 
 def test_a_secret_id_that_the_path_cannot_carry_is_named_not_printed(
@@ -44,7 +45,7 @@ def test_a_secret_id_that_the_path_cannot_carry_is_named_not_printed(
     assert failed.returncode != 0
     assert "element_id (a secret value, not shown) has a dot segment" in stack.all_output()
     assert "SECRET-ID-E2E" not in stack.all_output()
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
 
 
 def test_a_400_echoing_a_secret_where_clause_is_masked(make_stack, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.conftest import sent
 from tests.e2e.conftest import COMPLETION_TYPE, run
 
 WAIT = {"wait_for_completion": True, "poll_interval_seconds": 0.1}
@@ -99,14 +100,14 @@ def test_group_retriggers_only_the_changed_key(make_stack) -> None:
     noop = stack.preview("--diff")
     assert "[unknown]" not in noop.stdout and "~ " not in noop.stdout, noop.stdout
     stack.up()
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
 
     runs[1] = run("b", mode="filter", where_clause="x = 2", **WAIT)
     stack.set_runs(runs)
     preview = stack.preview("--diff")
     assert "x = 2" in preview.stdout
     assert "~ 2 to update" in preview.stdout  # the group, and its completion (a read only)
-    assert stack.emulator.requests() == []
+    assert sent(stack.emulator) == []
     stack.up()
     [post] = stack.posts()
     assert post["body"] == {"selectAll": True, "whereClause": "x = 2"}

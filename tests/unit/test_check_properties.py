@@ -40,7 +40,10 @@ plausible = st.fixed_dictionaries(
 
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch):
-    """check must never touch the network: any socket use fails the test."""
+    """Validation must never touch the network: any socket use fails the test. The preview's
+    Get Extractions read (and its credentials check) is turned off here, as a user turns it
+    off; it is tested against the emulator (tests/contract/test_preview_checks.py)."""
+    monkeypatch.setenv("DATAGOL_SKIP_PREVIEW_READS", "true")
 
     def refuse(*args, **kwargs):
         raise AssertionError("check opened a socket")

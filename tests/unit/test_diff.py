@@ -15,6 +15,13 @@ WS = WORKSPACE_ID
 BASE = BASE_RUN
 
 
+@pytest.fixture(autouse=True)
+def _no_preview_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    # diff's decisions only: the Get Extractions read a re-trigger makes (and its credentials
+    # check) is tested against the emulator, in tests/contract/test_preview_checks.py.
+    monkeypatch.setenv("DATAGOL_SKIP_PREVIEW_READS", "true")
+
+
 def outputs_of(inputs: dict) -> dict:
     """What state holds after a create with these inputs (the echo the provider returns)."""
     normalised, failures = check_run(inputs)

@@ -27,7 +27,7 @@ from datagol_pulumi._version import __version__
 from datagol_pulumi.emulator import Emulator
 from datagol_pulumi.plugin.schema import PLUGIN_DOWNLOAD_URL
 from devtools.lang_hosts import ts_toolchain
-from tests.conftest import TOKEN
+from tests.conftest import TOKEN, sent
 from tests.e2e.conftest import ROOT, Stack
 from tests.e2e.install.conftest import CONTRACTS, archive_env, contracts_project, hosts
 
@@ -73,14 +73,14 @@ def test_a_yaml_project_pins_the_installed_plugin_by_package_add(
     stack.pulumi("config", "set", "datagol:baseUrl", emulator.url)
     stack.pulumi("config", "set", "--secret", "datagol:token", TOKEN)
     stack.up()
-    [post] = emulator.requests()
+    [post] = sent(emulator)
     assert (post["method"], post["path"], post["body"]) == ("POST", CONTRACTS, {"selectAll": True})
     [default] = stack.resources("pulumi:providers:datagol")
     assert default["inputs"]["version"] == __version__
     assert default["inputs"]["__internal"] == {"pluginDownloadURL": PLUGIN_DOWNLOAD_URL}
     emulator.clear_requests()
     assert "2 unchanged" in stack.up().stdout
-    assert emulator.requests() == []
+    assert sent(emulator) == []
 
     # The same program without the declaration: its default provider names no version.
     shutil.rmtree(workdir / "sdks")

@@ -27,7 +27,7 @@ import devtools.engine
 from datagol_pulumi._version import __version__
 from datagol_pulumi.emulator import Emulator
 from datagol_pulumi.plugin.schema import NAMESPACE, PLUGIN_DOWNLOAD_URL
-from tests.conftest import TOKEN, WORKSPACE_ID
+from tests.conftest import TOKEN, WORKSPACE_ID, sent
 from tests.contract.conftest import provider_process
 from tests.e2e.conftest import ROOT, Stack, dev_stack
 from tests.e2e.install.conftest import (
@@ -66,7 +66,7 @@ def test_a_yaml_program_on_the_plugin_installed_from_the_archive(archive_stack: 
     # the plugin's folder); four resources to create, nothing sent.
     plan = json.loads(stack.preview("--json").stdout)
     assert plan["changeSummary"] == {"create": 4}
-    assert emulator.requests() == []
+    assert sent(emulator) == []
     assert [p.name for p in plugin.glob("venv-*/.complete")] == [".complete"]
 
     # up: one POST per run, to the specified paths.
@@ -83,16 +83,16 @@ def test_a_yaml_program_on_the_plugin_installed_from_the_archive(archive_stack: 
 
     # A no-op up sends nothing; a changed where clause sends exactly that run.
     assert "4 unchanged" in stack.up().stdout
-    assert emulator.requests() == []
+    assert sent(emulator) == []
     stack.pulumi("config", "set", "contractsFilter", "status = 'closed'")
     stack.up()
-    [post] = emulator.requests()
+    [post] = sent(emulator)
     assert (post["method"], post["path"]) == ("POST", CONTRACTS)
     assert post["body"] == {"selectAll": True, "whereClause": "status = 'closed'"}
     emulator.clear_requests()
 
     stack.pulumi("destroy", "--yes", "--skip-preview")
-    assert emulator.requests() == []
+    assert sent(emulator) == []
     printed = stack.all_output()
     assert "from $PATH" not in printed and TOKEN not in printed
 
@@ -161,7 +161,7 @@ def test_a_generated_sdk_asks_the_engine_for_the_installed_plugin_version(
     assert installed_plugins(stack) == [("resource", "datagol", __version__)]
     emulator.clear_requests()
     assert "unchanged" in stack.up().stdout
-    assert emulator.requests() == []
+    assert sent(emulator) == []
 
 
 @pytest.fixture
@@ -223,5 +223,5 @@ def test_a_program_naming_the_release_gets_the_plugin_from_it(
     release = urlsplit(PLUGIN_DOWNLOAD_URL.replace("${VERSION}", __version__)).path
     assert asked == [f"{release}/{ARCHIVE}"]
     assert installed_plugins(stack) == [("resource", "datagol", __version__)]
-    [post] = emulator.requests()
+    [post] = sent(emulator)
     assert (post["method"], post["path"], post["body"]) == ("POST", CONTRACTS, {"selectAll": True})

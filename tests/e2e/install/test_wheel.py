@@ -19,7 +19,7 @@ import yaml
 
 from datagol_pulumi._version import __version__
 from datagol_pulumi.emulator import Emulator
-from tests.conftest import TOKEN, WORKSPACE_ID
+from tests.conftest import TOKEN, WORKSPACE_ID, sent
 from tests.e2e.conftest import ROOT, Stack
 from tests.e2e.install.conftest import ARCHIVE, CONTRACTS, PYTHONS, Dist, clean_env
 
@@ -98,7 +98,7 @@ def test_a_python_program_on_the_installed_wheel(
     # preview: the run and its completion to create, nothing sent.
     plan = json.loads(stack.preview("--json").stdout)
     assert plan["changeSummary"] == {"create": 4}, plan["changeSummary"]
-    assert emulator.requests() == []
+    assert sent(emulator) == []
 
     # up: one POST, as specified; the wait only polls.
     stack.up()
@@ -113,7 +113,7 @@ def test_a_python_program_on_the_installed_wheel(
 
     # A no-op up sends nothing; a changed filter sends exactly one POST.
     assert "4 unchanged" in stack.up().stdout
-    assert emulator.requests() == []
+    assert sent(emulator) == []
     stack.pulumi("config", "set", "filter", "status = 'closed'")
     stack.up()
     [post] = stack.posts()
@@ -121,7 +121,7 @@ def test_a_python_program_on_the_installed_wheel(
     emulator.clear_requests()
 
     stack.pulumi("destroy", "--yes", "--skip-preview")
-    assert emulator.requests() == []
+    assert sent(emulator) == []
     assert TOKEN not in "\n".join(t for t in stack.transcript)
 
 

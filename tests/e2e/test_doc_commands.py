@@ -132,7 +132,11 @@ def test_the_emulator_as_development_md_starts_it(tmp_path: Path, engine_bin: st
         stack.set_runs([run("a")], defaults={"workspace_id": WORKSPACE_ID})
         stack.up()
 
-        (record,) = json.loads(bash(listing, repo, env).stdout)
+        records = json.loads(bash(listing, repo, env).stdout)
+        # One trigger; the rest are the preview's free Get Extractions reads of its element.
+        (record,) = [r for r in records if r["method"] == "POST"]
+        reads = {r["path"] for r in records if r["method"] != "POST"}
+        assert reads == {f"/noCo/api/v2/workspaces/{WORKSPACE_ID}/extraction/COLUMN/el-a"}
         assert record["method"] == "POST"
         assert record["path"].endswith("/ext-1/COLUMN/el-a/run")
         assert record["auth"]["token_sha256"] == hashlib.sha256(b"dev-token").hexdigest()

@@ -45,6 +45,6 @@ def test_the_count_file_is_private_shared_and_gone_when_the_update_ends(
     # A preview that counts a re-run leaves nothing behind either.
     stack.set_runs([], single={"a": {**WAIT, "triggers": {"n": 1}}, "b": WAIT}, tenants=True)
     preview = stack.preview()
-    assert "this update triggers 1 run" in preview.stdout
+    assert "total: 1 run (a)" in preview.stdout  # the bill, said once (bill.summary)
     assert list(folder.iterdir()) == []
     assert stack.posts() and len(stack.posts()) == 2

@@ -159,6 +159,8 @@ COMMANDS: dict[str, Entry] = {
     "make bench": untested(BENCH),
     "python -m bench B5 B6": untested(BENCH),
     "python -m bench B8": untested(BENCH),
+    "python -m bench B8 --no-record": untested(BENCH),
+    "python -m bench.b8_before_after d541411 8": untested(BENCH),
     "python -m bench B11": untested(BENCH),
     "tar -xzf dist/datagol-policy-pack-v0.3.0.tar.gz -C /tmp && (cd /tmp/datagol-policy-pack && pulumi install)": tested(SHIPPED_PACK),
     "pulumi preview --policy-pack /tmp/datagol-policy-pack --policy-pack-config policy-config.json": tested(SHIPPED_PACK),

@@ -23,7 +23,12 @@ NUMBERS = ("No", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight",
 #: the reason a proxy gave).
 ELIDED = re.compile(r"\.\.\.|…|<[^>]*>|\x01|\bN\b|\d+| / |\bKeyError\b|\bForbidden\b")
 #: Quoted in the docs, said by the Pulumi CLI rather than by this package.
-SAID_BY_PULUMI = {"^C received; cancelling", "update canceled", "6 unchanged"}
+SAID_BY_PULUMI = {
+    "^C received; cancelling",
+    "update canceled",
+    "6 unchanged",
+    "Resource monitor has terminated, shutting down",  # the Python SDK's, after a failure
+}
 
 
 def resource_names() -> list[str]:

@@ -340,10 +340,11 @@ class ExtractionRun(pulumi.dynamic.Resource, module="datagol", name="ExtractionR
         if waits:
             # The wait is a step of its own, so that state holds the request ids meanwhile.
             props[AWAITED_BY_COMPLETION_KEY] = True
-        # The provider keeps what is computed from these secret (secrecy.DERIVED).
-        props[SECRET_INPUTS_KEY] = secret_inputs_marker(
-            {f.name: props[f.name] for f in fields(run_args)}
-        )
+        # The provider keeps what is computed from these secret (secrecy.DERIVED). None secret:
+        # no key (absent reads as none), so that a plain run's state is smaller.
+        marker = secret_inputs_marker({f.name: props[f.name] for f in fields(run_args)})
+        if not isinstance(marker, list) or marker:
+            props[SECRET_INPUTS_KEY] = marker
         with pickler_kept():
             super().__init__(ExtractionRunProvider(), resource_name, props, run_options(opts))
             # ~30 attribute outputs per run: the SDK need not wait for each (see outputs).

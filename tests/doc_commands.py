@@ -159,12 +159,16 @@ COMMANDS: dict[str, Entry] = {
     "make bench": untested(BENCH),
     "python -m bench B5 B6": untested(BENCH),
     "python -m bench B8": untested(BENCH),
+    "python -m bench B8 --no-record": untested(BENCH),
+    # docs/cost.md: the seeding recipe (the test seeds "dev prod" of the same project)
+    "DATAGOL_MAX_TRIGGERS_PER_UPDATE=200 python examples/automation/seed.py dev staging prod": tested(
+        "tests/e2e/test_automation_seeding.py::test_the_seeding_recipe_sends_nothing_for_a_stack_over_the_limit"
+    ),
+    "python -m bench.b8_before_after d541411 8": untested(BENCH),
     "python -m bench B11": untested(BENCH),
     "python -m bench B12": untested(BENCH),
     "BENCH_B10_BASELINE=18fc2b4 python -m bench B10": untested(BENCH),
     "pulumi config rm datagol:<key>": tested("tests/e2e/test_preview_checks.py::test_plugin_face_refuses_the_same"),
-    "python -m bench B8 --no-record": untested(BENCH),
-    "DATAGOL_MAX_TRIGGERS_PER_UPDATE=200 python examples/automation/seed.py dev staging prod": tested("tests/e2e/test_automation_seeding.py::test_the_seeding_recipe_sends_nothing_for_a_stack_over_the_limit"),
     "tar -xzf dist/datagol-policy-pack-v0.3.0.tar.gz -C /tmp && (cd /tmp/datagol-policy-pack && pulumi install)": tested(SHIPPED_PACK),
     "pulumi preview --policy-pack /tmp/datagol-policy-pack --policy-pack-config policy-config.json": tested(SHIPPED_PACK),
 }

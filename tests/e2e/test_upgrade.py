@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from tests.conftest import TOKEN, sent
-from tests.e2e.conftest import COMPLETION_TYPE, RUN_TYPE
+from tests.e2e.conftest import COMPLETION_TYPE, RUN_TYPE, run
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PROVIDER_URN = "urn:pulumi:legacy::datagol-pulumi::pulumi:providers:pulumi-python::datagol"
@@ -224,3 +224,40 @@ def test_upgrade_from_0_2_0_group_adds_one_completion_without_a_request(
     assert final["triggered_keys"] == ["d"]
     assert final["d"]["request_id"] == new_id
     assert final["c"]["request_id"] == old_results["c"]["request_id"]
+
+
+def test_a_state_that_records_no_secret_input_as_a_list_stays_as_it_is(
+    make_stack, tmp_path: Path
+) -> None:
+    """Runs with no secret input no longer record ``__secret_inputs: []`` (a smaller state per
+    run): a state written before, which does, previews, refreshes and updates with no change,
+    keeps its record where a refresh rewrites the outputs, and sends no trigger."""
+    stack = make_stack([run("a"), run("b", wait_for_completion=True)])
+    stack.up()
+    urns = [stack.urn("a"), stack.urn("b")]
+    fresh = stack.state()
+    for urn in urns:  # what this version writes: no marker in inputs nor outputs
+        assert "__secret_inputs" not in fresh[urn]["inputs"]
+        assert "__secret_inputs" not in fresh[urn]["outputs"]
+
+    # The state as the version before wrote it: [] in both.
+    exported = stack.export()
+    for resource in exported["deployment"]["resources"]:
+        if resource["urn"] in urns:
+            resource["inputs"]["__secret_inputs"] = []
+            resource["outputs"]["__secret_inputs"] = []
+    state = tmp_path / "old-state.json"
+    state.write_text(json.dumps(exported))
+    stack.pulumi("stack", "import", "--file", str(state))
+    stack.emulator.clear_requests()
+
+    noop = stack.preview("--diff")
+    assert "~ " not in noop.stdout and "[unknown]" not in noop.stdout, noop.stdout
+    refreshed = stack.pulumi("refresh", "--yes", "--diff")
+    assert "~ " not in refreshed.stdout and "updated" not in refreshed.stdout, refreshed.stdout
+    after = stack.state()
+    for urn in urns:  # a refresh reads the outputs anew and keeps the record as it was
+        assert after[urn]["outputs"]["__secret_inputs"] == []
+    again = stack.up()
+    assert "created" not in again.stdout and "updated" not in again.stdout, again.stdout
+    assert stack.posts() == []

@@ -87,6 +87,28 @@ def test_a_file_left_by_an_earlier_update_on_the_same_address_starts_over(tmp_pa
     assert added and totals.runs == 1 and totals.urns == [tally.urn_key("urn:new")]
 
 
+def test_a_longer_file_rewritten_shorter_holds_only_the_new_count(tmp_path: Path) -> None:
+    # The text is written over the old one and cut at its end (tally._rewrite): nothing of a
+    # longer earlier text may remain after it.
+    path = tmp_path / "u.json"
+    urns = [f"urn:old:{i}" for i in range(500)]
+    path.write_text(json.dumps({"runs": 500, "urns": urns, "pids": {"999999999": None}}))
+    Tally(path).charge("urn:new", ["new"], {TARGET: [1, 1, 0]}, 0)
+    data = json.loads(path.read_text())
+    assert data["runs"] == 1 and data["urns"] == [tally.urn_key("urn:new")]
+
+
+def test_this_pid_with_another_start_time_is_an_earlier_process(tmp_path: Path) -> None:
+    # This process's own start time is read once (tally._own_start): a file under its pid but
+    # another start time was written by an earlier process that had the same pid.
+    path = tmp_path / "u.json"
+    me = str(os.getpid())
+    path.write_text(json.dumps({"runs": 7, "urns": ["0" * 16], "pids": {me: "1"}}))
+    totals, _ = Tally(path).charge("urn:new", ["new"], {TARGET: [1, 1, 0]}, 0)
+    assert totals.runs == 1
+    assert json.loads(path.read_text())["pids"] == {me: tally._start_time(os.getpid())}
+
+
 def test_no_limit_counts_everything(tmp_path: Path) -> None:
     t = Tally()  # no engine address: this process only
     assert all(charge(t, f"urn:{i}", 0, runs=10) for i in range(100))

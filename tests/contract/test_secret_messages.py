@@ -180,21 +180,9 @@ def test_a_poll_status_echoing_a_secret_is_masked_in_the_completion_step(
     emulator: Emulator, make_provider
 ) -> None:
     # The completion polls in a step of its own; the run was triggered by this process.
-    emulator.configure(
-        failing_extractions=["ext-1"], failure_reason=f"filter {CLAUSE} failed", job_seconds=0
-    )
-    wait = {"wait_for_completion": True, "poll_interval_seconds": 0.05, "timeout_seconds": 5.0}
-    news = run(
-        mode="filter",
-        where_clause=CLAUSE,
-        **wait,
-        **{SECRET_INPUTS_KEY: ["where_clause"], "__awaited_by_completion": True},
-    )
-    created = make_provider().create(news)
+    outs = recorded_run(emulator, make_provider)
     with pytest.raises(RunFailedError) as info:
-        make_provider(ExtractionRunCompletionProvider).create(
-            {"runs": {"": target(plain(created.outs))}}
-        )
+        make_provider(ExtractionRunCompletionProvider).create({"runs": {"": target(plain(outs))}})
     assert "Extraction failed: filter [secret] failed" in str(info.value)
     assert "123-45-6789" not in str(info.value)
 

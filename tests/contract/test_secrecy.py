@@ -267,33 +267,43 @@ def test_dynamic_state_protected_for_no_secret_is_reprotected_once_without_a_req
     assert not provider.diff("r", unwrap(updated), secret_now).changes
 
 
+def plugin_run_with_a_secret(server: Any, emulator: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The plugin's inputs for FILTER with its where clause secret, and what Create returned."""
+    configure(server, emulator)
+    news = {camel(k): v for k, v in FILTER.items()}
+    news["whereClause"] = rpc.wrap_rpc_secret(news["whereClause"])
+    created = props(
+        server.Create(proto.CreateRequest(urn=PLUGIN_URN, properties=struct(news))).properties
+    )
+    return news, created
+
+
+def plugin_diff(server: Any, olds: dict[str, Any], news: dict[str, Any]) -> Any:
+    request = proto.DiffRequest(urn=PLUGIN_URN, id="r", olds=struct(olds), news=struct(news))
+    return server.Diff(request).changes
+
+
+def plugin_update(server: Any, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
+    request = proto.UpdateRequest(urn=PLUGIN_URN, id="r", olds=struct(olds), news=struct(news))
+    return props(server.Update(request).properties)
+
+
 def test_plugin_state_with_a_plain_digest_of_a_secret_is_reprotected_once(
     plugin: Any,  # noqa: F811
     emulator: Any,
 ) -> None:
-    configure(plugin, emulator)
-    news = {camel(k): v for k, v in FILTER.items()}
-    news["whereClause"] = rpc.wrap_rpc_secret(news["whereClause"])
-    created = props(
-        plugin.Create(proto.CreateRequest(urn=PLUGIN_URN, properties=struct(news))).properties
-    )
+    news, created = plugin_run_with_a_secret(plugin, emulator)
     assert rpc.is_rpc_secret(created["requestDigest"]) and rpc.is_rpc_secret(created["whereClause"])
     assert not any(k.startswith("__") for k in created)
-
-    def diff(state: dict[str, Any]) -> Any:
-        request = proto.DiffRequest(urn=PLUGIN_URN, id="r", olds=struct(state), news=struct(news))
-        return plugin.Diff(request).changes
-
-    assert diff(created) == proto.DiffResponse.DIFF_NONE
+    assert plugin_diff(plugin, created, news) == proto.DiffResponse.DIFF_NONE
     # As 0.3.0 left it: the where clause secret, its digest in clear.
     old = {**created, "requestDigest": unwrap(created["requestDigest"])}
-    assert diff(old) == proto.DiffResponse.DIFF_SOME
+    assert plugin_diff(plugin, old, news) == proto.DiffResponse.DIFF_SOME
     posts = len(emulator.requests(method="POST"))
-    request = proto.UpdateRequest(urn=PLUGIN_URN, id="r", olds=struct(old), news=struct(news))
-    updated = props(plugin.Update(request).properties)
+    updated = plugin_update(plugin, old, news)
     assert len(emulator.requests(method="POST")) == posts
     assert rpc.is_rpc_secret(updated["requestDigest"])
-    assert diff(updated) == proto.DiffResponse.DIFF_NONE
+    assert plugin_diff(plugin, updated, news) == proto.DiffResponse.DIFF_NONE
 
 
 def test_dynamic_state_without_the_fragments_to_mask_records_them_once_without_a_request(
@@ -322,27 +332,17 @@ def test_plugin_state_without_the_fragments_to_mask_records_them_once(
     plugin: Any,  # noqa: F811
     emulator: Any,
 ) -> None:
-    configure(plugin, emulator)
-    news = {camel(k): v for k, v in FILTER.items()}
-    news["whereClause"] = rpc.wrap_rpc_secret(news["whereClause"])
-    created = props(
-        plugin.Create(proto.CreateRequest(urn=PLUGIN_URN, properties=struct(news))).properties
-    )
+    news, created = plugin_run_with_a_secret(plugin, emulator)
     old = {k: v for k, v in created.items() if k not in ("maskedValues", "completionTarget")}
 
-    def diff(state: dict[str, Any]) -> Any:
-        request = proto.DiffRequest(urn=PLUGIN_URN, id="r", olds=struct(state), news=struct(news))
-        return plugin.Diff(request).changes
-
-    assert diff(created) == proto.DiffResponse.DIFF_NONE
-    assert diff(old) == proto.DiffResponse.DIFF_SOME
+    assert plugin_diff(plugin, created, news) == proto.DiffResponse.DIFF_NONE
+    assert plugin_diff(plugin, old, news) == proto.DiffResponse.DIFF_SOME
     posts = len(emulator.requests(method="POST"))
-    request = proto.UpdateRequest(urn=PLUGIN_URN, id="r", olds=struct(old), news=struct(news))
-    updated = props(plugin.Update(request).properties)
+    updated = plugin_update(plugin, old, news)
     assert len(emulator.requests(method="POST")) == posts
     assert rpc.is_rpc_secret(updated["maskedValues"])
     assert "078-05-1120" in unwrap(updated["maskedValues"])
-    assert diff(updated) == proto.DiffResponse.DIFF_NONE
+    assert plugin_diff(plugin, updated, news) == proto.DiffResponse.DIFF_NONE
 
 
 def test_a_group_key_without_the_fragments_to_mask_records_them_once_without_a_request(

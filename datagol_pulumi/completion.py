@@ -262,8 +262,8 @@ def await_runs(
 def _await_one(
     client: DataGolClient,
     run: Mapping[str, Any],
-    stop: Stop | None = None,
-    seen: Callable[[RunStatus], object] | None = None,
+    stop: Stop,
+    seen: Callable[[RunStatus], object],
 ) -> tuple[dict[str, Any], str]:
     """(outputs, failure) for one run: every request id it has, polled to a final status, or
     taken from the run's own record where that already says how each batch ended. Its messages
@@ -275,8 +275,8 @@ def _await_one(
 def _await_recorded(
     client: DataGolClient,
     run: Mapping[str, Any],
-    stop: Stop | None,
-    seen: Callable[[RunStatus], object] | None,
+    stop: Stop,
+    seen: Callable[[RunStatus], object],
 ) -> tuple[dict[str, Any], str]:
     unanswered = _unanswered(run)
     if unanswered is not None:  # nothing to poll, and no finish to claim: nothing is read

@@ -13,13 +13,15 @@ from tests.conftest import _load_dynamic_server
 def test_the_sdks_cancel_then_stops_the_waits_in_progress_and_answers_as_before() -> None:
     server = _load_dynamic_server()  # a copy of the SDK's server module of its own
     servicer = server.DynamicResourceProviderServicer()
-    assert dynamic_cancel.install(server) is True
-    assert dynamic_cancel.install(server) is True  # once is enough; again changes nothing
-    with waiting.stoppable() as stop:
-        answer = servicer.Cancel(None, None)
-        assert stop.stopped() and stop.reason == waiting.CANCELLED
-    assert type(answer).__name__ == "Empty"
-    waiting._on_begin.remove(dynamic_cancel._make_room)  # this process is no dynamic server
+    try:
+        assert dynamic_cancel.install(server) is True
+        assert dynamic_cancel.install(server) is True  # once is enough; again changes nothing
+        with waiting.stoppable() as stop:
+            answer = servicer.Cancel(None, None)
+            assert stop.stopped() and stop.reason == waiting.CANCELLED
+        assert type(answer).__name__ == "Empty"
+    finally:  # this process is no dynamic server: later tests' pools keep their size
+        waiting._on_begin.remove(dynamic_cancel._make_room)
 
 
 def test_a_wait_makes_room_in_the_pool_serving_it_so_other_calls_are_not_queued() -> None:

@@ -285,6 +285,8 @@ def on_check(
     group: bool,
 ) -> list[tuple[str, str]]:
     """``check`` of a resource the engine is about to create; an existing one is ``on_diff``'s."""
+    if context.settings.skip_preview_reads:  # before the runs are planned: check's hot path
+        return []
     if olds and any(not k.startswith("__") for k in olds):  # "__provider" alone: still new
         return []
     return verify(context, urn, planned_runs(None, inputs, group=group))
@@ -300,5 +302,7 @@ def on_diff(
     group: bool,
 ) -> list[tuple[str, str]]:
     """``diff`` of a resource the stack has: the runs its update (or replacement) triggers."""
+    if context.settings.skip_preview_reads:
+        return []
     runs = planned_runs(olds, news, group=group, replaced=bool(replaces))
     return verify(context, urn, runs)

@@ -14,30 +14,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import ELEMENT_TYPES, HttpError
+from .common import HttpError
 from .jobs import _is_canonical_uuid
 
 
-def is_listing(method: str, segments: list[str]) -> bool:
-    """Whether this is Get Extractions (only GET: the 8-segment path has no other method)."""
-    return (
-        method == "GET"
-        and len(segments) == 8
-        and segments[:4] == ["noCo", "api", "v2", "workspaces"]
-        and segments[5] == "extraction"
-        and bool(segments[7])
-    )
-
-
 def list_extractions(segments: list[str], settings: dict[str, Any]) -> list[dict[str, Any]]:
-    """The body of Get Extractions, or an HttpError (400) for a malformed path."""
+    """What the settings seed for Get Extractions, after ExtractionStore.route answered the
+    path (its GET only; the element type checked there); HttpError (400) for a workspace id
+    that is a UUID in another spelling (the trigger's rule)."""
     workspace_id, element_type, element_id = segments[4], segments[6], segments[7]
     if not _is_canonical_uuid(workspace_id):
         raise HttpError(400, f"workspaceId must be a UUID, got {workspace_id!r}")
-    if element_type not in ELEMENT_TYPES:
-        raise HttpError(
-            400, f"elementType must be one of {', '.join(ELEMENT_TYPES)}, got {element_type!r}"
-        )
     declared = (settings.get("element_extractions") or {}).get(f"{element_type}/{element_id}")
     if declared is not None:
         listed = [dict(c) for c in declared]

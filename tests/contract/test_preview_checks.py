@@ -92,6 +92,11 @@ def test_an_update_that_re_triggers_is_checked_one_that_does_not_reads_nothing(
     assert "it lists: other" in str(e.value)
     assert sent(emulator) == []
 
+    emulator.clear_requests()  # skipPreviewReads: the same re-trigger reads nothing, fails nothing
+    skipping = make_provider(skipPreviewReads="true")
+    assert skipping.diff(created.id, olds, {**news, "triggers": {"release": "2"}}).changes
+    assert emulator.requests() == []
+
 
 def test_no_credentials_fail_check_of_a_run_that_triggers(
     emulator: Emulator, make_provider

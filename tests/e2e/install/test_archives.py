@@ -25,7 +25,7 @@ import devtools.engine
 from datagol_pulumi._version import __version__
 from tests.conftest import sent
 from tests.e2e.conftest import PASSPHRASE, ROOT, run
-from tests.e2e.install.conftest import PYTHONS, TARGETS, Dist, pythons_without_grpcio
+from tests.e2e.install.conftest import PLATFORM, PYTHONS, TARGETS, Dist, pythons_without_grpcio
 
 #: The oldest system of each platform: glibc 2.17 (manylinux2014), macOS 11.0.
 GLIBC = (2, 17)
@@ -41,9 +41,12 @@ MAC_ARCHES = {
 
 @pytest.fixture(scope="module")
 def unpacked(dist: Dist, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Each archive, extracted: target -> its folder (pulumi-resource-datagol, wheels/)."""
-    folders = {}
+    """Each archive, extracted: target -> its folder (pulumi-resource-datagol, wheels/); this
+    machine's is the one the dist fixture already extracted."""
+    folders = {PLATFORM: dist.wheels.parent}
     for target, archive in dist.archives.items():
+        if target == PLATFORM:
+            continue
         folders[target] = tmp_path_factory.mktemp(target)
         with tarfile.open(archive) as tar:
             tar.extractall(folders[target], filter="data")

@@ -12,17 +12,15 @@ and the subject (``__main__.py`` with its exports), before (') and after.
 
 from __future__ import annotations
 
-import io
 import statistics
-import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 
 from .b6_engine_path import _children_cpu
 from .b8_create_path import RUNS, Bench
-from .common import ROOT, emulator_process, log
+from .b10_bill import _export_package
+from .common import emulator_process, log
 
 #: (program, name, code of the commit?) in the order of a round.
 SIDES = (
@@ -34,18 +32,10 @@ SIDES = (
 )
 
 
-def _checkout(commit: str, into: Path) -> None:
-    archive = subprocess.run(
-        ["git", "archive", commit, "datagol_pulumi"], cwd=ROOT, capture_output=True, check=True
-    ).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(into, filter="data")
-
-
 def main(commit: str, rounds: int) -> None:
     created: dict[str, list[tuple[float, float]]] = {name: [] for _, name, _ in SIDES}
     with tempfile.TemporaryDirectory(prefix="bench-before-") as before, emulator_process() as emu:
-        _checkout(commit, Path(before))
+        _export_package(commit, Path(before))
         bench = Bench(emu)
         for index in range(rounds):
             for label, name, old in SIDES if index % 2 == 0 else SIDES[::-1]:

@@ -79,6 +79,9 @@ SETTINGS = (
 SECRETS = (
     "tests/e2e/test_secrets.py::test_stack_yaml_secret_set_by_path_stays_secret_with_its_digests"
 )
+SHIPPED_PACK = (
+    "tests/e2e/install/test_archives.py::test_the_shipped_policy_pack_runs_as_the_docs_say"
+)
 EMULATOR_BLOCK = "tests/e2e/test_doc_commands.py::test_the_emulator_as_development_md_starts_it"
 SUITE = "runs the test suite itself (every test here); a test cannot run the suite it is part of"
 HOST_RUNS = "says what the language host runs for a plugin or policy pack, not a command to type"
@@ -86,8 +89,6 @@ BENCH = "a benchmark (minutes of measuring, results in bench/RESULTS.md), not a 
 
 # fmt: off
 #: Each command as the docs write it (whitespace collapsed) -> the tests that run it, or why not.
-SHIPPED_PACK = "tests/e2e/install/test_archives.py::test_the_shipped_policy_pack_runs_as_the_docs_say"
-
 COMMANDS: dict[str, Entry] = {
     # README.md: the two commands, the demo, building and installing
     "make demo": tested(DEMO),  # scripts/demo, after `make setup`

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,17 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Dist:
     with tarfile.open(by_target[PLATFORM]) as tar:
         tar.extractall(unpacked, filter="data")
     return Dist(wheel, sdist, policy_pack, by_target, by_target[PLATFORM], unpacked / "wheels")
+
+
+def pythons_without_grpcio(wheels: Iterable[str]) -> list[str]:
+    """The Pythons of PYTHONS with no grpcio wheel (compiled per Python) among ``wheels``."""
+    return [
+        python
+        for python in PYTHONS
+        if not any(
+            w.startswith("grpcio-") and f"-cp{python.replace('.', '')}-" in w for w in wheels
+        )
+    ]
 
 
 def clean_env(state_dir: Path) -> dict[str, str]:

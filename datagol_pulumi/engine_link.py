@@ -39,10 +39,16 @@ _seen = threading.Event()
 _active = 0
 
 
+def is_server_main(path: str) -> bool:
+    """Whether ``path`` is the module run by ``python -m pulumi.dynamic``, the dynamic
+    provider's server (sdk_errors asks it of ``__main__``'s file, this module of ``argv[0]``)."""
+    return path.replace(os.sep, "/").endswith("pulumi/dynamic/__main__.py")
+
+
 def address_from_argv(argv: list[str] | None = None) -> str | None:
     """The engine address of a ``python -m pulumi.dynamic <address>`` process, else None."""
     args = sys.argv if argv is None else argv
-    if not args or not args[0].replace(os.sep, "/").endswith("pulumi/dynamic/__main__.py"):
+    if not args or not is_server_main(args[0]):
         return None  # not the dynamic provider's server (a test, the program, a tool)
     candidates = [a for a in args[1:] if _ADDRESS.match(a)]
     return candidates[-1] if candidates else None

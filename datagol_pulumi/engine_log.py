@@ -31,7 +31,7 @@ def _stub(address: str) -> Any:
 
 def info(address: str, urn: str, message: str) -> bool:
     """Send ``message`` as an info diagnostic of ``urn``; whether the engine took it."""
-    return _log(address, urn, message, ephemeral=False)
+    return _log(address, urn, message)
 
 
 def status(address: str, urn: str, message: str) -> bool:
@@ -40,28 +40,22 @@ def status(address: str, urn: str, message: str) -> bool:
     return _log(address, urn, message, ephemeral=True)
 
 
-def _log(address: str, urn: str, message: str, *, ephemeral: bool) -> bool:
+def warning(address: str, urn: str, message: str) -> bool:
+    """Send ``message`` as a warning of ``urn`` (shown as "warning:"); whether the engine took it."""
+    return _log(address, urn, message, warning=True)
+
+
+def _log(
+    address: str, urn: str, message: str, *, ephemeral: bool = False, warning: bool = False
+) -> bool:
     from pulumi.runtime.proto import engine_pb2
 
+    severity = engine_pb2.WARNING if warning else engine_pb2.INFO
     try:
         _stub(address).Log(
             engine_pb2.LogRequest(
-                severity=engine_pb2.INFO, message=message, urn=urn or "", ephemeral=ephemeral
+                severity=severity, message=message, urn=urn or "", ephemeral=ephemeral
             ),
-            timeout=TIMEOUT_SECONDS,
-        )
-    except Exception:  # noqa: BLE001 - a message is never worth failing the operation for
-        return False
-    return True
-
-
-def warning(address: str, urn: str, message: str) -> bool:
-    """Send ``message`` as a warning of ``urn`` (shown as "warning:"); whether the engine took it."""
-    from pulumi.runtime.proto import engine_pb2
-
-    try:
-        _stub(address).Log(
-            engine_pb2.LogRequest(severity=engine_pb2.WARNING, message=message, urn=urn or ""),
             timeout=TIMEOUT_SECONDS,
         )
     except Exception:  # noqa: BLE001 - a message is never worth failing the operation for

@@ -18,9 +18,8 @@ import traceback
 from types import ModuleType
 from typing import Any
 
+from .engine_link import is_server_main
 from .errors import DataGolError
-
-SERVER_MAIN = "pulumi/dynamic/__main__.py"
 
 
 def ours(exc: BaseException | None) -> DataGolError | None:
@@ -50,8 +49,7 @@ def quiet_server_tracebacks(main: ModuleType | None = None) -> bool:
     """Make the dynamic provider's server send our errors' messages without a traceback;
     whether it did (False: not that server, or not the shape this was written against)."""
     main = sys.modules.get("__main__") if main is None else main
-    path = str(getattr(main, "__file__", "") or "").replace("\\", "/")
-    if main is None or not path.endswith(SERVER_MAIN):
+    if main is None or not is_server_main(str(getattr(main, "__file__", "") or "")):
         return False
     current = getattr(main, "traceback", None)
     if isinstance(current, _Traceback):

@@ -40,7 +40,9 @@ DECLARED = {
     "store_extracted_data": True,
     "schedule_type": "manual",
 }
-#: The same as Create Extraction's body (DataGOL's names, enums as DataGOL spells them).
+#: The same as Create Extraction's body (DataGOL's names, enums as DataGOL spells them); also
+#: the body tests/e2e/programs/extraction.py must send (that program runs in the stack's copy,
+#: where tests/ is not importable, so it declares its inputs itself).
 DTO = {
     "workspaceId": WS,
     "title": "Invoices",

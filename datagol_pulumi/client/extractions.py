@@ -41,7 +41,7 @@ def _body(dto: dict[str, Any]) -> bytes:
     return json.dumps(dto, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
-def _dto(client: DataGolClient, payload: Any, where: str) -> dict[str, Any]:
+def _dto(payload: Any, where: str) -> dict[str, Any]:
     # Some deployments wrap answers in {"data": ...}, as they wrap errors.
     if isinstance(payload, dict) and "id" not in payload and isinstance(payload.get("data"), dict):
         payload = payload["data"]
@@ -93,7 +93,7 @@ def create_extraction(
     reply = client._request(
         "POST", path, data=_body(dto), headers=_JSON, not_found=f"workspace {workspace_id}"
     )
-    return _dto(client, reply_json(reply), f"POST {path}")
+    return _dto(reply_json(reply), f"POST {path}")
 
 
 def update_extraction(
@@ -109,7 +109,7 @@ def update_extraction(
     except NotFoundError:
         return None
     payload = reply_json(reply)
-    return _dto(client, payload, f"PUT {path}") if payload is not None else {}
+    return _dto(payload, f"PUT {path}") if payload is not None else {}
 
 
 def delete_extraction(client: DataGolClient, workspace_id: str, extraction_id: str) -> bool:

@@ -196,10 +196,12 @@ def update(
 
 
 def _dto_of(outs: Mapping[str, Any]) -> dict[str, Any]:
-    values = {k: v for k, v in outs.items() if k in INPUTS or k in ("create_date", "modi_date")}
-    dto = to_dto({k: v for k, v in values.items() if k in INPUTS})
-    dto.update(createDate=outs.get("create_date"), modiDate=outs.get("modi_date"))
-    return dto
+    # to_dto keeps the inputs alone; the dates are the server-kept fields an update keeps.
+    return {
+        **to_dto(outs),
+        "createDate": outs.get("create_date"),
+        "modiDate": outs.get("modi_date"),
+    }
 
 
 def read(

@@ -40,7 +40,9 @@ DECLARED = {
     "store_extracted_data": True,
     "schedule_type": "manual",
 }
-#: The same as Create Extraction's body (DataGOL's names, enums as DataGOL spells them).
+#: The same as Create Extraction's body (DataGOL's names, enums as DataGOL spells them); also
+#: the body tests/e2e/programs/extraction.py must send (that program runs in the stack's copy,
+#: where tests/ is not importable, so it declares its inputs itself).
 DTO = {
     "workspaceId": WS,
     "title": "Invoices",
@@ -263,3 +265,17 @@ def test_update_of_a_configuration_deleted_out_of_band_says_refresh(emulator, ma
     with pytest.raises(Exception, match="pulumi refresh"):
         provider.update(created.id, created.outs, {**DECLARED, "title": "B"})
     assert len(emulator.requests(method="POST")) == 1
+
+
+def test_update_answered_without_a_body_keeps_what_datagol_kept(emulator, make_provider):
+    provider = make_provider(ExtractionProvider)
+    created = provider.create(DECLARED)
+    outs = created.outs
+    emulator.add_fault(status=200, method="PUT", path_contains="/extraction", body="")
+    emulator.clear_requests()
+    updated = provider.update(created.id, outs, {**DECLARED, "title": "B"}).outs
+    assert calls(emulator) == [("PUT", f"{COLLECTION}/{outs['extraction_id']}")]
+    assert updated["title"] == "B" and updated["extraction_id"] == outs["extraction_id"]
+    # What DataGOL filled in and its dates stay as the state held them.
+    kept = ("llm_model", "create_date", "modi_date", "column_configuration")
+    assert {k: updated[k] for k in kept} == {k: outs[k] for k in kept}

@@ -9,10 +9,10 @@ from pulumi.runtime import proto, rpc
 
 from datagol_pulumi.emulator import Emulator
 from tests.conftest import WORKSPACE_ID, struct
+from tests.contract.test_extractions import COLLECTION, calls
 from tests.contract.test_plugin import configure, plugin, props  # noqa: F401 - the fixture
 
 URN = "urn:pulumi:dev::proj::datagol:index:Extraction::invoices"
-COLLECTION = f"/noCo/api/v2/workspaces/{WORKSPACE_ID}/extraction"
 DECLARED = {
     "workspaceId": WORKSPACE_ID,
     "title": "Invoices",
@@ -23,10 +23,6 @@ DECLARED = {
     "primaryKeyColumnId": ["b", "a"],
     "schedule": {"basicSchedule": {"timeUnit": "DAY", "units": 1.0}},
 }
-
-
-def calls(emulator: Emulator) -> list[tuple[str, str]]:
-    return [(r["method"], r["path"]) for r in emulator.requests()]
 
 
 def test_check_fails_in_camel_case_before_any_request(plugin: Any, emulator: Emulator) -> None:  # noqa: F811

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from tests.conftest import WORKSPACE_ID
+from tests.contract.test_extractions import DTO as BODY
 from tests.e2e.test_bill import billed
 from tests.e2e.test_seeding import wait_until
 
@@ -16,21 +17,6 @@ PROGRAM = Path(__file__).parent / "programs" / "extraction.py"
 COLLECTION = f"/noCo/api/v2/workspaces/{WORKSPACE_ID}/extraction"
 ELEMENT = f"{COLLECTION}/FILE/file-42"
 EXTRACTION_TYPE = "pulumi-python:dynamic/datagol:Extraction"
-BODY = {
-    "workspaceId": WORKSPACE_ID,
-    "title": "Invoices",
-    "extractionMode": "STANDARD",
-    "elementType": "FILE",
-    "elementId": "file-42",
-    "outputConfiguration": {"createNewWorkbook": True, "title": "Invoice lines"},
-    "primaryKeyColumnId": ["number", "amount"],
-    "columnConfiguration": [
-        {"name": "number", "description": "Invoice number", "uiDataType": "SINGLE_LINE_TEXT"},
-        {"name": "amount", "description": "Total", "uiDataType": "NUMBER"},
-    ],
-    "storeExtractedData": True,
-    "scheduleType": "MANUAL",
-}
 
 
 def writes(stack) -> list[tuple[str, str]]:

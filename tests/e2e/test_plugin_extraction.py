@@ -10,19 +10,15 @@ import pytest
 
 from tests.conftest import WORKSPACE_ID
 from tests.e2e.conftest import ROOT, Stack, yaml_example_stack
+from tests.e2e.test_extraction import COLLECTION, writes
 
 EXAMPLE = ROOT / "examples" / "yaml-extraction"
-COLLECTION = f"/noCo/api/v2/workspaces/{WORKSPACE_ID}/extraction"
 TYPE = "datagol:index:Extraction"
 
 
 @pytest.fixture
 def yaml_stack(tmp_path: Path, engine_bin: str, emulator) -> Stack:
     return yaml_example_stack(tmp_path, EXAMPLE, emulator)
-
-
-def writes(stack: Stack) -> list[tuple[str, str]]:
-    return [(r["method"], r["path"]) for r in stack.emulator.requests() if r["method"] != "GET"]
 
 
 def test_yaml_extraction_lifecycle(yaml_stack: Stack) -> None:

@@ -153,6 +153,8 @@ class DataGolClient:
             if remaining <= 0 or (stop is not None and stop()):
                 return status, True
             sleep(min(poll_interval, remaining))
+            if stop is not None and stop():  # stopped while asleep: no further read
+                return status, True
 
     def _request(
         self,

@@ -251,3 +251,20 @@ def test_the_environments_proxy_is_used_and_no_proxy_respected(canned_server, mo
 
     monkeypatch.setenv("NO_PROXY", "datagol.invalid")
     assert Transport(settings, user_agent="t").proxies == {}  # would go direct (no DNS here)
+
+
+def test_a_wait_stopped_while_it_sleeps_reads_nothing_more(emulator, connect) -> None:
+    # Ctrl-C lands during the sleep between two polls: the wait ends there, without one more
+    # Poll Status read (which, slow or resent, would delay the answer to the cancel).
+    emulator.configure(job_seconds=60)
+    job = a_job_id(emulator, connect)
+    stopped: list[bool] = []
+    last, timed_out = connect().wait_for_run(
+        job,
+        poll_interval=30,
+        timeout=60,
+        stop=lambda: bool(stopped),
+        sleep=lambda _seconds: stopped.append(True),
+    )
+    assert timed_out and last.status != "COMPLETED"
+    assert len(emulator.requests(method="GET")) == 1

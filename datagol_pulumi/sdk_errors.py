@@ -22,10 +22,12 @@ from .engine_link import is_server_main
 from .errors import DataGolError
 
 
-def ours(exc: BaseException | None) -> DataGolError | None:
-    """The DataGolError an exception is or was raised from, if any."""
+def ours(
+    exc: BaseException | None, kinds: type | tuple[type, ...] = DataGolError
+) -> BaseException | None:
+    """The exception of ``kinds`` (ours: a DataGolError) that ``exc`` is or was raised from."""
     seen = exc
-    while seen is not None and not isinstance(seen, DataGolError):
+    while seen is not None and not isinstance(seen, kinds):
         seen = seen.__cause__ or seen.__context__
     return seen
 

@@ -22,6 +22,7 @@ def _servicer_class() -> type:
     from pulumi.provider.experimental.server import ProviderServicer
     from pulumi.runtime.proto import provider_pb2, status_pb2
 
+    from .. import sdk_errors
     from ..errors import DataGolError
     from .provider import RunFailed
     from .translate import camel_text
@@ -29,10 +30,7 @@ def _servicer_class() -> type:
     def ours(exc: BaseException) -> BaseException | None:
         # The SDK's wrapper re-raises every exception as a plain one with a traceback appended;
         # ours carry a complete message, so they are found in the chain and sent as they are.
-        seen: BaseException | None = exc
-        while seen is not None and not isinstance(seen, (RunFailed, DataGolError)):
-            seen = seen.__cause__ or seen.__context__
-        return seen
+        return sdk_errors.ours(exc, (RunFailed, DataGolError))
 
     async def answer(call: Any, request: Any, context: Any) -> Any:
         try:

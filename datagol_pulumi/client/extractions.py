@@ -61,18 +61,30 @@ def list_extractions(
     element (404)."""
     path = element_path(workspace_id, element_type, element_id)
     try:
-        payload = element_configurations(client, workspace_id, element_type, element_id)
+        answer = element_configurations(client, workspace_id, element_type, element_id)
     except NotFoundError:
         return None
-    if isinstance(payload, dict) and isinstance(payload.get("data"), list):
-        payload = payload["data"]
-    if not isinstance(payload, list):
+    items = listed_items(answer)
+    if items is None:
         raise ApiError(
-            f"DataGOL answered GET {path} with {type(payload).__name__}, not a list of "
+            f"DataGOL answered GET {path} with {type(answer).__name__}, not a list of "
             "extraction configurations",
             status=200,
         )
-    return [item for item in payload if isinstance(item, dict)]
+    return [item for item in items if isinstance(item, dict)]
+
+
+#: Where a deployment that wraps its answers puts the list (the envelope of its errors).
+LIST_KEYS = ("data", "content", "result")
+
+
+def listed_items(payload: Any) -> list[Any] | None:
+    """The list in an answer of Get Extractions: the answer itself, or the list under one of
+    LIST_KEYS; None for any other shape. The one reading of the preview's check and of the
+    lifecycle, so that what the preview accepts, ``up`` accepts too."""
+    if isinstance(payload, dict):
+        payload = next((payload[k] for k in LIST_KEYS if isinstance(payload.get(k), list)), None)
+    return payload if isinstance(payload, list) else None
 
 
 def element_configurations(

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .extractions import element_configurations
+from .extractions import element_configurations, listed_items
 
 if TYPE_CHECKING:
     from .api import DataGolClient
@@ -40,14 +40,9 @@ def get_extractions(
 
 
 def configurations(payload: Any) -> list[Configuration] | None:
-    """The configurations in an answer: an array, or one under ``data``/``content``."""
-    items = payload
-    if isinstance(payload, Mapping):
-        items = next(
-            (payload[k] for k in ("data", "content", "result") if isinstance(payload.get(k), list)),
-            None,
-        )
-    if not isinstance(items, list):
+    """The configurations in an answer (see :func:`extractions.listed_items`)."""
+    items = listed_items(payload)
+    if items is None:
         return None
     found = []
     for item in items:

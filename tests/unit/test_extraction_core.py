@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from pulumi.output import Unknown
 
+from datagol_pulumi.client.extractions import listed_items
+from datagol_pulumi.client.listing import configurations
 from datagol_pulumi.errors import ConfigurationError
 from datagol_pulumi.extraction.body import from_dto, imported_inputs, outputs, project, same, to_dto
 from datagol_pulumi.extraction.checks import check_extraction
@@ -124,3 +126,22 @@ def test_a_run_takes_datagols_integer_ids() -> None:
     for given in (1001, 1001.0, "1001"):  # a program's int, the engine's float, a string
         out, failures = check_run({**run, "extraction_id": given})
         assert failures == [] and out["extraction_id"] == "1001"
+
+
+@pytest.mark.parametrize(
+    ("answer", "items"),
+    [
+        ([{"id": 1}], [{"id": 1}]),
+        ({"data": [{"id": 1}]}, [{"id": 1}]),
+        ({"content": [{"id": 2}]}, [{"id": 2}]),  # passed the preview, failed `up` before
+        ({"result": []}, []),
+        ({"id": 1}, None),
+        ("text", None),
+    ],
+)
+def test_the_preview_and_the_lifecycle_read_one_answer_alike(answer, items) -> None:
+    assert listed_items(answer) == items
+    read = configurations(answer)
+    assert (None if read is None else [int(c.id) for c in read]) == (
+        None if items is None else [i["id"] for i in items]
+    )

@@ -233,7 +233,9 @@ def test_ctrl_c_stops_the_yaml_waits_and_the_next_up_resumes_by_request_id(stack
     process = stack.start_up()
     try:
         wait_until(lambda: len(stack.posts()) == 3)
-        wait_until(lambda: len(stack.emulator.requests(method="GET")) >= 3)  # polling
+        # Both completions are polling: Poll Status reads, not the Get Extractions reads that
+        # the dependent run's check makes (those are GETs too, and came first in a CI run).
+        wait_until(lambda: len(stack.emulator.requests("/requestLog/status/", "GET")) >= 3)
         interrupted = time.monotonic()
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=120)

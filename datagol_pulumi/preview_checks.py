@@ -39,16 +39,18 @@ from .wire import plain, wholly_unknown
 READS_AT_ONCE = 4
 SKIP_KEY = f"{NAMESPACE}:skipPreviewReads"
 SKIP_ENV = "DATAGOL_SKIP_PREVIEW_READS"
-_SKIP_HINT = (
+SKIP_HINT = (
     f"To preview without asking DataGOL (no network or credentials, as in a pull request from "
     f"a fork): `pulumi config set {SKIP_KEY} true` or {SKIP_ENV}=true"
 )
-NO_CREDENTIALS = (
-    "DataGOL: no credentials are configured, and this update triggers {runs}. Set one: "
-    f"`pulumi config set --secret {NAMESPACE}:token <token>` (or DATAGOL_TOKEN), or OAuth: "
-    f"{NAMESPACE}:oauthRefreshToken, or {NAMESPACE}:oauthClientId with "
+SET_CREDENTIALS = (
+    f"Set one: `pulumi config set --secret {NAMESPACE}:token <token>` (or DATAGOL_TOKEN), or "
+    f"OAuth: {NAMESPACE}:oauthRefreshToken, or {NAMESPACE}:oauthClientId with "
     f"{NAMESPACE}:oauthClientSecret, each with {NAMESPACE}:oauthTokenUrl (or their DATAGOL_* "
-    f"variables). Nothing was sent. {_SKIP_HINT}"
+    f"variables). Nothing was sent. {SKIP_HINT}"
+)
+NO_CREDENTIALS = (
+    "DataGOL: no credentials are configured, and this update triggers {runs}. " + SET_CREDENTIALS
 )
 
 
@@ -242,7 +244,7 @@ def verify(context: Context, urn: str, runs: list[Planned]) -> list[tuple[str, s
         if listing.refused is not None:
             raise ConfigurationError(
                 f"Checked at preview with Get Extractions (a read that costs nothing); nothing "
-                f"was sent. {listing.refused} {_SKIP_HINT}"
+                f"was sent. {listing.refused} {SKIP_HINT}"
             )
         if listing.unreadable is not None:
             if read_here and _listings(context).first_warning():
@@ -261,7 +263,7 @@ def verify(context: Context, urn: str, runs: list[Planned]) -> list[tuple[str, s
                 f"{run.prefix}extraction_id",
                 f"DataGOL lists no extraction configuration {_shown(run, 'extraction_id')} "
                 f"for {_where(run)}; it lists: {listed}. Fix the id; nothing was sent "
-                f"(checked at preview with Get Extractions. {_SKIP_HINT})",
+                f"(checked at preview with Get Extractions. {SKIP_HINT})",
             )
         )
     return failures

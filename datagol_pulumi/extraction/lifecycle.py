@@ -10,7 +10,7 @@ configuration is gone. The Pulumi id names the element as well as the configurat
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,16 +93,21 @@ def diff(olds: Mapping[str, Any], news: Mapping[str, Any]) -> ExtractionDiff:
 
 
 def create(
-    client: DataGolClient, props: Mapping[str, Any], name: str = ""
+    client: DataGolClient,
+    props: Mapping[str, Any],
+    name: str = "",
+    read: Callable[[Mapping[str, Any]], list[dict[str, Any]] | None] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """POST the declared configuration, unless the element already holds one with its title.
 
     One with the title and the declared values is adopted (a create whose answer was lost, or
     a runner killed after the POST, made it); one with other values is refused with how to
     adopt it. A POST that may have reached DataGOL is never resent: what it made is looked up.
+    ``read``: the configurations titled so that check just read (None: read them here).
     """
     inputs = checked(props)
-    existing = _titled(client, inputs)
+    known = read(inputs) if read is not None else None
+    existing = known if known is not None else titled(client, inputs)
     if existing:
         return _adopted(existing, inputs, name)
     try:
@@ -114,7 +119,7 @@ def create(
     return resource_id(inputs, str(dto["id"])), outputs(dto, inputs)
 
 
-def _titled(client: DataGolClient, inputs: Mapping[str, Any]) -> list[dict[str, Any]]:
+def titled(client: DataGolClient, inputs: Mapping[str, Any]) -> list[dict[str, Any]]:
     held = list_extractions(
         client, inputs["workspace_id"], inputs["element_type"], inputs["element_id"]
     )
@@ -124,20 +129,30 @@ def _titled(client: DataGolClient, inputs: Mapping[str, Any]) -> list[dict[str, 
 def _adopted(
     existing: list[dict[str, Any]], inputs: Mapping[str, Any], name: str
 ) -> tuple[str, dict[str, Any]]:
-    matching = [dto for dto in existing if not _differences(dto, inputs)]
-    if len(matching) == 1:
-        dto = matching[0]
-        return resource_id(inputs, str(dto["id"])), outputs(dto, inputs)
+    refusal = conflict(existing, inputs, name)
+    if refusal:
+        raise ConfigurationError(refusal)
+    dto = next(dto for dto in existing if not _differences(dto, inputs))
+    return resource_id(inputs, str(dto["id"])), outputs(dto, inputs)
+
+
+def conflict(existing: list[dict[str, Any]], inputs: Mapping[str, Any], name: str) -> str | None:
+    """Why a create refuses, given the element's configurations titled as declared (None: it
+    creates, or adopts the one that holds the declared values); said by the preview too."""
+    if not existing:
+        return None
+    if len(existing) == 1 and not _differences(existing[0], inputs):
+        return None
     ids = ", ".join(str(dto.get("id")) for dto in existing)
     where = f"{inputs['element_type']} element {inputs['element_id']}"
     if len(existing) > 1:
-        raise ConfigurationError(
+        return (
             f"{where} already holds {len(existing)} extraction configurations titled "
             f"{inputs['title']!r} (ids {ids}); nothing was created. Delete the extra ones in "
             f"DataGOL, or give this one another title. {_import_hint(inputs, existing[0], name)}"
         )
     differing = ", ".join(_differences(existing[0], inputs))
-    raise ConfigurationError(
+    return (
         f"{where} already holds an extraction configuration titled {inputs['title']!r} (id "
         f"{ids}) whose {differing} differ from the declaration; nothing was created, so that "
         "one declaration never makes two configurations. To take it over, declare the values "
@@ -160,7 +175,7 @@ def _made_by_lost_create(
     client: DataGolClient, inputs: Mapping[str, Any], lost: DataGolError
 ) -> dict[str, Any]:
     try:
-        found = [dto for dto in _titled(client, inputs) if not _differences(dto, inputs)]
+        found = [dto for dto in titled(client, inputs) if not _differences(dto, inputs)]
     except DataGolError:
         found = None
     if found and len(found) == 1:

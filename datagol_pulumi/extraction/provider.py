@@ -6,6 +6,7 @@ Pickled into the state by reference, as the runs' providers are (see
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from pulumi.dynamic import (
@@ -20,7 +21,7 @@ from pulumi.dynamic import (
 from ..operations import URN_KEY
 from ..provider import ClientProvider
 from ..secrecy import secret_inputs
-from . import lifecycle
+from . import lifecycle, preview
 from .checks import check_extraction
 
 
@@ -31,8 +32,11 @@ def _name(props: dict[str, Any]) -> str:
 class ExtractionProvider(ClientProvider):
     """check/diff/create/update/read/delete of one extraction configuration."""
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        inputs, failures = check_extraction(news, secret_inputs(news))
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        secret = secret_inputs(news)
+        inputs, failures = check_extraction(news, secret)
+        if not failures:  # what `up`'s create would refuse, asked before it (see .preview)
+            failures = preview.refusals(self.context(), olds, inputs, _name(news), secret)
         if URN_KEY in news:
             inputs[URN_KEY] = news[URN_KEY]
         return CheckResult(inputs, [CheckFailure(p, reason) for p, reason in failures])
@@ -47,7 +51,8 @@ class ExtractionProvider(ClientProvider):
         )
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        return CreateResult(*lifecycle.create(self.client(), props, _name(props)))
+        recalled = functools.partial(preview.recalled, self.context())
+        return CreateResult(*lifecycle.create(self.client(), props, _name(props), recalled))
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         return UpdateResult(lifecycle.update(self.client(), id_, olds, news))

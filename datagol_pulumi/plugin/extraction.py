@@ -4,6 +4,7 @@ method translates names and values, then calls :mod:`datagol_pulumi.extraction.l
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 
 from pulumi.provider.experimental.provider import (
@@ -25,7 +26,7 @@ from pulumi.provider.experimental.provider import (
     UpdateResponse,
 )
 
-from ..extraction import lifecycle
+from ..extraction import lifecycle, preview
 from ..extraction.checks import check_extraction
 from ..operations import Context
 from ..properties import camel, snake
@@ -39,10 +40,17 @@ def _failures(problems: list[tuple[str, str]]) -> list[CheckFailure]:
     ]
 
 
-async def check(request: CheckRequest) -> CheckResponse:
+async def check(context: Context, request: CheckRequest) -> CheckResponse:
     secret = translate.secret_names(request.new_inputs)
     values = translate.run_in(request.new_inputs)
-    inputs, problems = check_extraction(values, {snake(k) for k in secret})
+    secret_snake = {snake(k) for k in secret}
+    inputs, problems = check_extraction(values, secret_snake)
+    if not problems:  # what `up`'s create would refuse, asked before it
+        olds = translate.run_in(request.old_inputs) if request.old_inputs else None
+        name = request.urn.rsplit("::", 1)[-1]
+        problems = await asyncio.to_thread(
+            preview.refusals, context, olds, inputs, name, secret_snake
+        )
     return CheckResponse(inputs=translate.run_out(inputs, secret), failures=_failures(problems))
 
 
@@ -73,7 +81,10 @@ async def create(context: Context, request: CreateRequest) -> CreateResponse:
         return CreateResponse(resource_id="", properties=request.properties)
     values = translate.run_in(request.properties)
     name = request.urn.rsplit("::", 1)[-1]
-    resource_id, outs = await asyncio.to_thread(lifecycle.create, context.client(), values, name)
+    recalled = functools.partial(preview.recalled, context)
+    resource_id, outs = await asyncio.to_thread(
+        lifecycle.create, context.client(), values, name, recalled
+    )
     secret = translate.secret_names(request.properties)
     return CreateResponse(resource_id=resource_id, properties=translate.run_out(outs, secret))
 

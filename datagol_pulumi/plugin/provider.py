@@ -199,7 +199,7 @@ class DataGolProvider(Provider):
 
     async def check(self, request: CheckRequest) -> CheckResponse:
         if self._is_extraction(request.urn):
-            return await extraction.check(request)
+            return await extraction.check(self._context, request)
         if self._is_completion(request.urn):
             return await completion.check(request)
         check = (

@@ -7,6 +7,7 @@ import json
 import urllib.request
 
 import pytest
+from pulumi.runtime import rpc
 
 from datagol_pulumi import ExtractionProvider, ValidationError
 from datagol_pulumi.client import DataGolClient
@@ -256,6 +257,54 @@ def test_same_title_with_other_values_is_refused_with_the_import_command(emulato
     assert "pulumi import datagol:index:Extraction" in text
     assert f"{WS}/FILE/file-42/{held['id']}" in text
     assert len(emulator.requests(method="POST")) == 1
+
+
+def test_preview_refuses_the_create_that_up_would_refuse(emulator, make_provider):
+    """Check of a new Extraction reads the element once, as create does before its POST: the
+    same title with other values fails the preview naming them; a no-op, an existing one, an
+    unknown id and reads turned off ask nothing."""
+    make_provider(ExtractionProvider).create(DECLARED)
+    (held,) = emulator.extraction_configs()
+    emulator.clear_requests()
+    provider = make_provider(ExtractionProvider, skipPreviewReads=None)
+    other = {**DECLARED, "llm_model": "other-model"}
+    [failure] = provider.check({}, other).failures
+    assert failure.property == "title"
+    assert "whose llm_model differ from the declaration; nothing was created" in failure.reason
+    assert f"pulumi import datagol:index:Extraction <name> '{WS}/FILE/file-42/{held['id']}'" in (
+        failure.reason
+    )
+    assert calls(emulator) == [("GET", ELEMENT)]
+    # The values DataGOL holds pass; the create after check (as the engine calls them) adopts
+    # the configuration with check's answer, reading nothing more.
+    emulator.clear_requests()
+    adopted = provider.create(DECLARED)
+    assert adopted.id == f"{WS}/FILE/file-42/{held['id']}"
+    assert calls(emulator) == [("GET", ELEMENT)]
+    emulator.clear_requests()
+    assert provider.check(DECLARED, other).failures == []  # the stack has it: diff's business
+    assert provider.check({}, {**other, "element_id": rpc.UNKNOWN}).failures == []
+    off = make_provider(ExtractionProvider)  # the fixture's default: skipPreviewReads true
+    assert off.check({}, other).failures == []
+    assert emulator.requests() == []
+
+
+@pytest.mark.parametrize("token", [None, "wrong-token"])
+def test_preview_refuses_a_create_without_credentials_datagol_accepts(
+    emulator, make_provider, token
+):
+    provider = make_provider(ExtractionProvider, skipPreviewReads=None, token=token)
+    with pytest.raises(Exception) as refused:
+        provider.check({}, DECLARED)
+    text = str(refused.value)
+    if token is None:
+        assert "no credentials are configured, and this update creates extraction" in text
+        assert "pulumi config set --secret datagol:token" in text
+        assert emulator.requests() == []
+    else:
+        assert "Checked at preview with Get Extractions" in text and token not in text
+        assert calls(emulator) == [("GET", ELEMENT)]
+    assert emulator.requests(method="POST") == []
 
 
 def test_update_of_a_configuration_deleted_out_of_band_says_refresh(emulator, make_provider):

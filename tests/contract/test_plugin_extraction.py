@@ -111,3 +111,27 @@ def test_get_extractions_invoke(plugin: Any, emulator: Emulator) -> None:  # noq
         )
     )
     assert props(none.__getattribute__("return"))["extractions"] == []
+
+
+def test_check_refuses_what_create_would_in_camel_case(plugin: Any, emulator: Emulator) -> None:  # noqa: F811
+    """The same title with other values: the preview fails on `title`, naming the property
+    in camelCase and the import command, after one free read; nothing is created. The values
+    DataGOL holds pass, and the create that follows takes that read instead of another."""
+    configure(plugin, emulator)
+    plugin.Create(proto.CreateRequest(urn=URN, properties=struct(DECLARED)))
+    (held,) = emulator.extraction_configs()
+    emulator.clear_requests()
+    other = {**DECLARED, "llmModel": "other-model"}
+    checked = plugin.Check(proto.CheckRequest(urn=URN, olds=struct({}), news=struct(other)))
+    [failure] = checked.failures
+    assert failure.property == "title"
+    assert "whose llmModel differ from the declaration; nothing was created" in failure.reason
+    ident = f"{WORKSPACE_ID}/FILE/file-42/{held['id']}"
+    assert f"pulumi import datagol:index:Extraction invoices '{ident}'" in failure.reason
+    read = ("GET", f"{COLLECTION}/FILE/file-42")
+    assert calls(emulator) == [read]
+    same = plugin.Check(proto.CheckRequest(urn=URN, olds=struct({}), news=struct(DECLARED)))
+    assert list(same.failures) == []
+    adopted = plugin.Create(proto.CreateRequest(urn=URN, properties=same.inputs))
+    assert adopted.id == ident
+    assert calls(emulator) == [read, read]  # the create took the check's answer: no third

@@ -36,7 +36,10 @@ def test_extraction_lifecycle_through_the_cli(make_stack) -> None:
     assert first["changeSummary"].get("create", 0) >= 4
     shown = stack.preview().stdout
     assert billed(shown) == (2, 2, 0), shown  # the run and the group's run
-    assert emulator.requests() == []
+    # Each preview reads the element once (does it hold "Invoices" already?); the runs' ids
+    # are unknown, so they read nothing.
+    assert [(r["method"], r["path"]) for r in emulator.requests()] == [("GET", ELEMENT)] * 2
+    emulator.clear_requests()
     stack.up()
     (held,) = emulator.extraction_configs()
     ident = str(held["id"])
@@ -155,8 +158,15 @@ def test_python_adopts_a_configuration_from_the_ui_by_declaring_what_it_holds(ma
     stack.pulumi("config", "rm", "import_id")
 
     # Declared with another value: refused, naming it and the ways to adopt; nothing sent.
+    # The preview refuses it first, as `up` would: one free read of the element at check.
     stack.pulumi("config", "set", "llm_model", "gpt-5")
     emulator.clear_requests()
+    previewed = stack.preview(check=False)
+    assert previewed.returncode != 0
+    assert "whose llm_model differ from the declaration; nothing was created" in previewed.stdout
+    assert "checked at preview with Get Extractions" in previewed.stdout
+    # The program's get_extractions lookup, then the check's read: nothing else.
+    assert [r["method"] for r in emulator.requests()] == ["GET", "GET"]
     refused = stack.up(check=False)
     assert refused.returncode != 0
     assert "llm_model" in refused.stdout and "nothing was created" in refused.stdout

@@ -40,6 +40,7 @@ from .progress import Progress
 from .secrecy import MASKED_VALUES
 from .validation import DEFAULT_POLL_INTERVAL_SECONDS, DEFAULT_TIMEOUT_SECONDS
 from .waiting import Stop, stoppable
+from .wire import scan
 
 #: What a completion records of each run it waits for (all outputs of the run): what identifies
 #: the trigger, how to wait, and what the run itself recorded (a run that waited inside its own
@@ -210,6 +211,22 @@ def has_changes(runs: Mapping[str, Any], previous: Mapping[str, Any]) -> bool:
         or bool(run.get("wait_for_completion")) != bool(previous[key].get("awaited"))
         for key, run in runs.items()
     )
+
+
+def unawaitable(runs: Mapping[str, Any], previous: Mapping[str, Any]) -> RunFailedError | None:
+    """The failure the wait would end in before reading anything (:func:`_unanswered`: a run
+    to await whose trigger DataGOL never answered), for a preview to say as the step will;
+    None when nothing is known to fail. A run with a value still unknown is skipped."""
+    failures: dict[str, str] = {}
+    for key, run in runs.items():
+        if not isinstance(run, Mapping) or scan(dict(run))[0]:
+            continue
+        old = previous.get(key)
+        if needs_await(run, old if isinstance(old, Mapping) else None):
+            why = _unanswered(run)
+            if why:
+                failures[key] = why
+    return RunFailedError(_failure_text(failures)) if failures else None
 
 
 def await_runs(

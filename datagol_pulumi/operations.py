@@ -23,9 +23,9 @@ from pulumi.runtime import rpc
 
 from . import engine_link, engine_log
 from .client import DataGolClient
-from .completion import await_runs, has_changes
+from .completion import await_runs, has_changes, unawaitable
 from .config import KEYS, LEGACY_SECRET_NAMES_KEY, STACK_SCOPE_KEY, Settings
-from .errors import ConfigurationError, ValidationError
+from .errors import ConfigurationError, RunFailedError, ValidationError
 from .journal import InflightJournal
 from .reconcile import NOT_SENT, reconcile_group
 from .refresh import refresh_status
@@ -319,6 +319,18 @@ def _protect(results: dict[str, Any], secret: set[str]) -> dict[str, Any]:
 def diff_completion(olds: Mapping[str, Any], news: Mapping[str, Any]) -> Diff:
     runs = plain(news.get("runs"))
     return Diff(changes=is_unknown(runs) or has_changes(runs or {}, plain(olds.get("runs")) or {}))
+
+
+def completion_refusal(
+    olds: Mapping[str, Any] | None, news: Mapping[str, Any]
+) -> RunFailedError | None:
+    """What a completion's create (``olds`` None) or update would fail on before reading
+    anything, known at preview: check and diff raise it, so that the preview fails as `up`."""
+    runs = plain(news.get("runs"))
+    if not isinstance(runs, Mapping):
+        return None  # unknown at preview: the runs are (re)sent in this update
+    previous = plain((olds or {}).get("runs"))
+    return unawaitable(runs, previous if isinstance(previous, Mapping) else {})
 
 
 def create_completion(context: Context, props: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -189,14 +189,22 @@ class ExtractionRunCompletionProvider(ClientProvider):
     created or updated exactly when a run it waits for was triggered again.
     """
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        if not any(not k.startswith("__") for k in olds):  # new: its create is known to fail?
+            refusal = operations.completion_refusal(None, news)
+            if refusal is not None:
+                raise refusal
         kept = (URN_KEY, NAMES_SECRET_KEY)  # where the wait's progress goes, and how named
         return CheckResult(
             {k: v for k, v in news.items() if not k.startswith("__") or k in kept}, []
         )
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        return _diff_result(operations.diff_completion(olds, news))
+        diff = operations.diff_completion(olds, news)
+        refusal = operations.completion_refusal(olds, news) if diff.changes else None
+        if refusal is not None:  # the update is known to fail: the preview says so
+            raise refusal
+        return _diff_result(diff)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         return CreateResult(*operations.create_completion(self.context(), props))

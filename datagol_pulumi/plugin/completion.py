@@ -296,17 +296,30 @@ def _failures(values: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 async def check(request: CheckRequest) -> CheckResponse:
+    values = _values(request.new_inputs)
     failures = [
         CheckFailure(translate.camel_path(prop), translate.camel_text(reason))
-        for prop, reason in _failures(_values(request.new_inputs))
+        for prop, reason in _failures(values)
     ]
+    if not failures and not request.old_inputs:  # new: is its create known to fail?
+        _refuse_known_failure(None, _core(values))
     return CheckResponse(inputs=request.new_inputs, failures=failures)
+
+
+def _refuse_known_failure(olds: dict[str, Any] | None, news: dict[str, Any]) -> None:
+    """The preview fails where the wait would before reading anything (see
+    :func:`operations.completion_refusal`), in the plugin's words."""
+    refusal = operations.completion_refusal(olds, news)
+    if refusal is not None:
+        raise RunFailedError(_plugin_text(str(refusal)))
 
 
 async def diff(request: DiffRequest) -> DiffResponse:
     news = _values(request.new_inputs)
     olds = {"runs": _previous(_values(request.old_state))}
     changes = operations.diff_completion(olds, _core(news)).changes
+    if changes:
+        _refuse_known_failure(olds, _core(news))
     name = "run" if news.get("run") is not None else "runs"
     detailed = {name: PropertyDiff(PropertyDiffKind.UPDATE, input_diff=True)} if changes else {}
     return DiffResponse(

@@ -287,7 +287,7 @@ class DataGolProvider(Provider):
 
     async def update(self, request: UpdateRequest) -> UpdateResponse:
         if request.preview and not self._is_extraction(request.urn):
-            return UpdateResponse(properties=request.news)
+            return UpdateResponse(properties=self._previewed_update(request))
         if self._is_extraction(request.urn):
             return await extraction.update(self._context, request)
         if self._is_completion(request.urn):
@@ -303,6 +303,25 @@ class DataGolProvider(Provider):
         if reasons:
             raise RunFailed(request.resource_id, outs, reasons)
         return UpdateResponse(properties=outs)
+
+    def _previewed_update(self, request: UpdateRequest) -> dict[str, PropertyValue]:
+        """A preview's outputs of an update: the inputs (the rest unknown), or, for a run or
+        group whose update sends nothing (a setting changed, or the engine updates a run whose
+        last step failed), what the state holds with the new inputs, which that update
+        records: a completion of it then sees at preview what it will see at `up`."""
+        if self._is_completion(request.urn):
+            return request.news
+        olds = self._in(request.urn, request.olds, state=True)
+        news = self._in(request.urn, request.news)
+        if self._is_group(request.urn):
+            targets, _, known = bill.group_charge(olds, news)
+            return request.news if targets or not known else {**request.olds, **request.news}
+        if bill.run_charge(olds, news):
+            return request.news
+        # As update_run records it: the state's outputs with the new inputs (a new timeout is
+        # in the completionTarget too).
+        values = {**olds, **{k: v for k, v in news.items() if not k.startswith("__")}}
+        return self._out(request.urn, values, translate.secret_names(request.news))
 
     async def read(self, request: ReadRequest) -> ReadResponse:
         if self._is_extraction(request.urn):

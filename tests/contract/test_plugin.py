@@ -161,3 +161,30 @@ def test_import_is_refused_with_the_reason_and_sends_nothing(
     assert "importing an extraction run (request id req-1) is not supported" in detail
     assert "Traceback" not in detail
     assert sent(emulator) == []
+
+
+def test_preview_of_an_update_that_sends_nothing_keeps_the_recorded_outputs(
+    plugin: Any, emulator: Emulator
+) -> None:
+    """A setting change sends nothing: the preview shows what `up` will record (so a
+    completion of the run sees its request ids, as at `up`); a trigger change shows the
+    inputs only (the rest unknown until `up`). The previews send nothing."""
+    configure(plugin, emulator)
+    created = plugin.Create(proto.CreateRequest(urn=URN, properties=struct(RUN)))
+    recorded = props(created.properties)
+
+    def update(news: dict[str, Any], preview: bool) -> dict[str, Any]:
+        checked = plugin.Check(proto.CheckRequest(urn=URN, olds=struct({}), news=struct(news)))
+        request = proto.UpdateRequest(
+            urn=URN, id=created.id, olds=created.properties, news=checked.inputs, preview=preview
+        )
+        return props(plugin.Update(request).properties)
+
+    longer = {**RUN, "timeoutSeconds": 9.0}
+    setting = update(longer, preview=True)
+    assert setting["requestId"] == recorded["requestId"] and setting["timeoutSeconds"] == 9
+    assert setting["completionTarget"] == {**recorded["completionTarget"], "timeoutSeconds": 9}
+    triggered = update({**RUN, "whereClause": "status = 'closed'"}, preview=True)
+    assert "requestId" not in triggered and triggered["whereClause"] == "status = 'closed'"
+    assert len(sent(emulator)) == 1  # the create's POST only
+    assert update(longer, preview=False) == setting  # what `up` records, the preview showed

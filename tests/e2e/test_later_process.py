@@ -189,6 +189,12 @@ def test_a_waited_run_whose_trigger_got_no_answer_stays_unknown_and_is_never_res
     assert [m for m, _ in run_requests(stack)] == ["POST"]
     stack.emulator.clear_requests()
 
+    # The preview fails as the `up` after it will, reading nothing (it was green before).
+    previewed = stack.preview(check=False)
+    text = previewed.stdout + previewed.stderr
+    assert previewed.returncode != 0 and UNANSWERED in text, text
+    assert stack.emulator.requests() == []
+
     for _ in range(2):  # every later `up` says the same, sending and reading nothing
         later = stack.up(check=False)
         text = later.stdout + later.stderr
@@ -218,6 +224,12 @@ def test_the_plugin_keeps_a_run_whose_trigger_got_no_answer_unknown(yaml_stack: 
     first = stack.up(check=False)
     assert first.returncode != 0
     stack.emulator.clear_requests()
+
+    previewed = stack.preview(check=False)  # fails as the `up` after it will, reading nothing
+    text = previewed.stdout + previewed.stderr
+    assert previewed.returncode != 0 and UNANSWERED in text, text
+    assert "stop awaiting it with this ExtractionRunCompletion" in text
+    assert stack.emulator.requests() == []
 
     later = stack.up(check=False)
     text = later.stdout + later.stderr

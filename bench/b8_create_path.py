@@ -319,6 +319,7 @@ def _result(
             "programs, not with the timed figures",
             "bare runs = the subject's runs without __main__.py's stack exports; no hook = the "
             "subject without ExtractionRun's after-create failure hook; no bill = the subject "
-            "whose provider's check neither counts nor announces the runs (diagnostics only)",
+            "whose provider's check does not count the runs (its Get Extractions read stays; "
+            "diagnostics only)",
         ],
     )

@@ -96,17 +96,17 @@ def create(
     client: DataGolClient,
     props: Mapping[str, Any],
     name: str = "",
-    read: Callable[[Mapping[str, Any]], list[dict[str, Any]] | None] | None = None,
+    recalled: Callable[[Mapping[str, Any]], list[dict[str, Any]] | None] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """POST the declared configuration, unless the element already holds one with its title.
 
     One with the title and the declared values is adopted (a create whose answer was lost, or
     a runner killed after the POST, made it); one with other values is refused with how to
     adopt it. A POST that may have reached DataGOL is never resent: what it made is looked up.
-    ``read``: the configurations titled so that check just read (None: read them here).
+    ``recalled``: the configurations titled so that check just read, if any (else read here).
     """
     inputs = checked(props)
-    known = read(inputs) if read is not None else None
+    known = recalled(inputs) if recalled is not None else None
     existing = known if known is not None else titled(client, inputs)
     if existing:
         return _adopted(existing, inputs, name)

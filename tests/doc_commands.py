@@ -166,6 +166,7 @@ COMMANDS: dict[str, Entry] = {
         "tests/e2e/test_automation_seeding.py::test_the_seeding_recipe_sends_nothing_for_a_stack_over_the_limit"
     ),
     "python -m bench.b8_before_after d541411 8": untested(BENCH),
+    "python -m bench.b8_before_after 24b4b83 6": untested(BENCH),
     "python -m bench B11": untested(BENCH),
     "python -m bench B12": untested(BENCH),
     "BENCH_B10_BASELINE=18fc2b4 python -m bench B10": untested(BENCH),

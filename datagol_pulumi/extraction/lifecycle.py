@@ -200,14 +200,26 @@ def update(
     dto = {**to_dto(inputs), "id": int(extraction_id)}
     answer = update_extraction(client, workspace, extraction_id, dto)
     if answer is None:
-        raise NotFoundError(
-            f"extraction configuration {extraction_id} was deleted outside Pulumi; run `pulumi "
-            "refresh` (it leaves the stack), then `pulumi up` creates it again",
-            status=404,
-        )
+        raise NotFoundError(deleted_outside(extraction_id), status=404)
     # An empty answer: DataGOL holds what was sent, beside what it kept before.
     held = answer or {**_dto_of(plain(dict(olds))), **dto}
     return outputs(held, inputs)
+
+
+def deleted_outside(extraction_id: str) -> str:
+    """What an update of a configuration that DataGOL no longer holds says (and its preview)."""
+    return (
+        f"extraction configuration {extraction_id} was deleted outside Pulumi; run `pulumi "
+        "refresh` (it leaves the stack), then `pulumi up` creates it again"
+    )
+
+
+def held_ids(client: DataGolClient, resource_id: str) -> set[str] | None:
+    """The ids of the configurations DataGOL lists for the element a Pulumi id names; None when
+    DataGOL knows no such element (404)."""
+    workspace, element_type, element_id, _ = parse_id(resource_id)
+    held = list_extractions(client, workspace, element_type, element_id)
+    return None if held is None else {str(dto.get("id")) for dto in held}
 
 
 def _dto_of(outs: Mapping[str, Any]) -> dict[str, Any]:

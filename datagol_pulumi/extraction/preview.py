@@ -9,6 +9,10 @@ credentials, or credentials DataGOL refuses, fail the check; an answer that tell
 (network, 5xx, another shape) is left to ``up``; a value still unknown skips the read, and
 ``datagol:skipPreviewReads`` turns it off.
 
+An update (one PUT) of a configuration deleted in DataGOL's UI meanwhile fails with a 404: the
+preview of it reads the element's list at ``diff`` and fails with the same message
+(:func:`update_refusal`); a list that tells nothing is left to ``up``.
+
 In an update the engine calls create right after check: the create takes the check's answer
 (:func:`recalled`, once, if at most a minute old) instead of reading the element again.
 """
@@ -90,3 +94,22 @@ def refusals(
         _ANSWERS.setdefault(context, {})[_key(inputs)] = (time.monotonic(), existing)
     refusal = lifecycle.conflict(existing, inputs, name)
     return [("title", f"{refusal} (checked at preview with Get Extractions)")] if refusal else []
+
+
+def update_refusal(context: Context, resource_id: str) -> ConfigurationError | None:
+    """Why the update of the configuration ``resource_id`` names would fail: DataGOL no longer
+    lists it for its element (deleted outside Pulumi). None when it is listed, or when the read
+    tells nothing (reads off, no credentials, an error, another shape, no such element)."""
+    settings = context.settings
+    if settings.skip_preview_reads or not (settings.token or settings.uses_oauth):
+        return None
+    try:
+        held = lifecycle.held_ids(context.client(), resource_id)
+        extraction_id = lifecycle.parse_id(resource_id)[3]
+    except DataGolError:
+        return None
+    if held is None or extraction_id in held:
+        return None
+    return ConfigurationError(
+        f"{lifecycle.deleted_outside(extraction_id)} (checked at preview with Get Extractions)"
+    )

@@ -41,8 +41,12 @@ class ExtractionProvider(ClientProvider):
             inputs[URN_KEY] = news[URN_KEY]
         return CheckResult(inputs, [CheckFailure(p, reason) for p, reason in failures])
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         result = lifecycle.diff(olds, news)
+        if result.changes and not result.replaces:  # a PUT: of a configuration still there?
+            refusal = preview.update_refusal(self.context(), id_)
+            if refusal is not None:
+                raise refusal
         return DiffResult(
             changes=result.changes,
             replaces=result.replaces,

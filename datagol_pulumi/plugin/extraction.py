@@ -54,10 +54,14 @@ async def check(context: Context, request: CheckRequest) -> CheckResponse:
     return CheckResponse(inputs=translate.run_out(inputs, secret), failures=_failures(problems))
 
 
-async def diff(request: DiffRequest) -> DiffResponse:
+async def diff(context: Context, request: DiffRequest) -> DiffResponse:
     result = lifecycle.diff(
         translate.run_in(request.old_state), translate.run_in(request.new_inputs)
     )
+    if result.changes and not result.replaces:  # a PUT: of a configuration still there?
+        refusal = await asyncio.to_thread(preview.update_refusal, context, request.resource_id)
+        if refusal is not None:
+            raise refusal
     detailed = {
         camel(name): PropertyDiff(kind, input_diff=True)
         for names, kind in (

@@ -232,7 +232,7 @@ class DataGolProvider(Provider):
 
     async def diff(self, request: DiffRequest) -> DiffResponse:
         if self._is_extraction(request.urn):
-            return await extraction.diff(request)
+            return await extraction.diff(self._context, request)
         if self._is_completion(request.urn):
             return await completion.diff(request)
         group = self._is_group(request.urn)

@@ -289,6 +289,25 @@ def test_preview_refuses_the_create_that_up_would_refuse(emulator, make_provider
     assert emulator.requests() == []
 
 
+def test_preview_refuses_the_update_of_a_configuration_deleted_outside_pulumi(
+    emulator, make_provider
+):
+    created = make_provider(ExtractionProvider).create(DECLARED)
+    ident = created.outs["extraction_id"]
+    provider = make_provider(ExtractionProvider, skipPreviewReads=None)
+    renamed = {**DECLARED, "title": "Invoices 2026"}
+    emulator.clear_requests()
+    assert provider.diff(created.id, created.outs, renamed).changes  # still there: a PUT
+    assert provider.diff(created.id, created.outs, DECLARED).changes is False  # no read
+    emulator.delete_extraction(int(ident))
+    with pytest.raises(Exception) as refused:
+        provider.diff(created.id, created.outs, renamed)
+    assert f"extraction configuration {ident} was deleted outside Pulumi; run `pulumi " in str(
+        refused.value
+    )
+    assert calls(emulator) == [("GET", ELEMENT)] * 2  # one read per diff of a change, no PUT
+
+
 @pytest.mark.parametrize("token", [None, "wrong-token"])
 def test_preview_refuses_a_create_without_credentials_datagol_accepts(
     emulator, make_provider, token

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import grpc
+import pytest
 from pulumi.runtime import proto, rpc
 
 from datagol_pulumi.emulator import Emulator
@@ -135,3 +137,21 @@ def test_check_refuses_what_create_would_in_camel_case(plugin: Any, emulator: Em
     adopted = plugin.Create(proto.CreateRequest(urn=URN, properties=same.inputs))
     assert adopted.id == ident
     assert calls(emulator) == [read, read]  # the create took the check's answer: no third
+
+
+def test_diff_refuses_the_update_of_a_configuration_deleted_outside_pulumi(
+    plugin: Any,  # noqa: F811
+    emulator: Emulator,
+) -> None:
+    configure(plugin, emulator)
+    created = plugin.Create(proto.CreateRequest(urn=URN, properties=struct(DECLARED)))
+    ident = props(created.properties)["extractionId"]
+    emulator.delete_extraction(int(ident))
+    emulator.clear_requests()
+    news = struct({**DECLARED, "title": "B"})
+    with pytest.raises(grpc.RpcError) as refused:
+        plugin.Diff(proto.DiffRequest(id=created.id, urn=URN, olds=created.properties, news=news))
+    assert f"extraction configuration {ident} was deleted outside Pulumi" in str(
+        refused.value.details()
+    )
+    assert calls(emulator) == [("GET", f"{COLLECTION}/FILE/file-42")]

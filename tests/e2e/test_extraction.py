@@ -84,6 +84,14 @@ def test_extraction_lifecycle_through_the_cli(make_stack) -> None:
 
     # Deleted in the UI: refresh drops it, up creates it again (a new id: the runs re-run).
     emulator.delete_extraction(int(ident))
+    # Changed before that refresh, its PUT would find nothing: the preview says so first.
+    stack.set_runs([], extraction={"title": "Invoices 2027"})
+    emulator.clear_requests()
+    refused = stack.preview(check=False)
+    assert refused.returncode != 0
+    assert f"extraction configuration {ident} was deleted outside Pulumi" in refused.stdout
+    assert [(r["method"], r["path"]) for r in emulator.requests()] == [("GET", ELEMENT)]
+    stack.set_runs([], extraction={"title": "Invoices 2026"})
     stack.pulumi("refresh", "--yes")
     assert stack.resources(EXTRACTION_TYPE) == []
     # A new configuration: its runs are replaced (a new id), and the bill says they run again.

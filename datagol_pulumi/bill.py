@@ -11,9 +11,9 @@ never reached DataGOL when some did not, and nothing otherwise; a group does tha
 The count is kept per update (:mod:`datagol_pulumi.tally`); a resource that would take it over
 ``datagol:maxTriggersPerUpdate`` is refused with a short error, so the preview fails before any
 request. The update's bill (its totals per tenant, workspace and extraction, or how far it
-counted before the limit and the ways out) is said once, when it ends: the engine ends every
-provider process of a deployment when it is done, and the first to end says it, through the
-engine's ``Log`` service, the channel the engine gives every provider process (the dynamic
+counted before the limit and the ways out) is said once, when it ends: the engine sends every
+provider process of a deployment Cancel when it is done (and ends them), and the first to hear
+either says it, through the engine's ``Log`` service, the channel the engine gives every provider process (the dynamic
 provider's SDK offers none). The CLI shows it in the Diagnostics, under the stack.
 """
 
@@ -294,8 +294,9 @@ def _said(tally: Tally, limit: int) -> None:
 
 
 def say_summary() -> None:
-    """Show the update's totals once: the engine ends every provider process of a deployment
-    when it is done, and the first one to end says them (the others find them said)."""
+    """Show the update's totals once: at the engine's Cancel, which ends every deployment
+    while the engine still takes messages (both faces call this then), or else when the
+    process exits; the first provider process to say them wins (the others find them said)."""
     with _SAID_LOCK:
         pending = list(_PENDING.items())
         _PENDING.clear()

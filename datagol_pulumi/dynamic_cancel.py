@@ -18,10 +18,12 @@ hook against the installed SDK).
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
 import types
 import weakref
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -37,9 +39,12 @@ def _answer(self: Any, request: Any, context: Any) -> Any:
     return empty_pb2.Empty()  # type: ignore[name-defined]  # noqa: F821
 
 
-def install(module: types.ModuleType | None = None) -> bool:
-    """Make the dynamic server's Cancel, and its exit, stop the waits in progress; whether
-    its Cancel does."""
+def install(
+    module: types.ModuleType | None = None, then: Callable[[], object] | None = None
+) -> bool:
+    """Make the dynamic server's Cancel, and its exit, stop the waits in progress, then call
+    ``then`` (the bill's summary: the engine sends Cancel at the end of every deployment, while
+    it still takes messages); whether its Cancel does."""
     _stop_waits_at_exit()
     waiting.when_waits_begin(_make_room)
     module = module or sys.modules.get("__main__")
@@ -48,15 +53,20 @@ def install(module: types.ModuleType | None = None) -> bool:
     code = getattr(cancel, "__code__", None)
     if module is None or code is None:
         return False
-    if code is _answer.__code__:
-        return True  # installed already
-    if code.co_names != ("empty_pb2", "Empty") or code.co_argcount != 3 or code.co_freevars:
-        return False  # not the SDK's bare answer any more: leave it alone
-    if getattr(module, "empty_pb2", None) is None:
-        return False
-    setattr(module, _HOOK, waiting.stop_all)
-    cancel.__code__ = _answer.__code__
+    if code is not _answer.__code__:  # else installed already
+        if code.co_names != ("empty_pb2", "Empty") or code.co_argcount != 3 or code.co_freevars:
+            return False  # not the SDK's bare answer any more: leave it alone
+        if getattr(module, "empty_pb2", None) is None:
+            return False
+        cancel.__code__ = _answer.__code__
+    setattr(module, _HOOK, functools.partial(_cancelled, then))
     return True
+
+
+def _cancelled(then: Callable[[], object] | None) -> None:
+    waiting.stop_all()
+    if then is not None:
+        then()
 
 
 _exit_hooked = threading.Lock()

@@ -90,7 +90,10 @@ class ClientProvider(ResourceProvider):
         address = engine_link.address_from_argv()
         engine_link.watch(address)
         if address is not None:
-            dynamic_cancel.install()  # Ctrl-C stops a completion's wait (see dynamic_cancel)
+            # Ctrl-C stops a completion's wait (see dynamic_cancel); the Cancel that ends every
+            # deployment says the bill, while the engine still takes messages (at exit it may
+            # not: the CLI then showed no bill).
+            dynamic_cancel.install(then=bill.say_summary)
 
     def context(self) -> Context:
         context: Context | None = getattr(self, "_context", None)

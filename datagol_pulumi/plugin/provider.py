@@ -103,8 +103,10 @@ class DataGolProvider(Provider):
 
     async def cancel(self) -> None:
         # The engine's Cancel (Ctrl-C, and the end of every deployment): the waits in progress
-        # stop and record nothing; the next `pulumi up` waits again by request id.
+        # stop and record nothing; the next `pulumi up` waits again by request id. The bill is
+        # said now, while the engine still takes messages (at exit it may not).
         waiting.stop_all()
+        await asyncio.to_thread(bill.say_summary)
 
     async def get_schema(self, request: GetSchemaRequest) -> GetSchemaResponse:
         return GetSchemaResponse(schema_json())

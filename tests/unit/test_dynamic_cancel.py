@@ -14,12 +14,14 @@ def test_the_sdks_cancel_then_stops_the_waits_in_progress_and_answers_as_before(
     server = _load_dynamic_server()  # a copy of the SDK's server module of its own
     servicer = server.DynamicResourceProviderServicer()
     try:
+        said: list[str] = []
         assert dynamic_cancel.install(server) is True
-        assert dynamic_cancel.install(server) is True  # once is enough; again changes nothing
+        # Once is enough; again changes nothing but what follows the stop (the bill's summary).
+        assert dynamic_cancel.install(server, then=lambda: said.append("bill")) is True
         with waiting.stoppable() as stop:
             answer = servicer.Cancel(None, None)
             assert stop.stopped() and stop.reason == waiting.CANCELLED
-        assert type(answer).__name__ == "Empty"
+        assert type(answer).__name__ == "Empty" and said == ["bill"]
     finally:  # this process is no dynamic server: later tests' pools keep their size
         waiting._on_begin.remove(dynamic_cancel._make_room)
 

@@ -96,6 +96,14 @@ def _make_room(waits: int) -> None:
     base = _base_workers.setdefault(id(executor), executor._max_workers)
     # Read on each submit: the next call that finds no idle worker gets a thread of its own.
     executor._max_workers = max(executor._max_workers, base + waits)
+    # A call queued before this wait began (all workers busy) would sit there until a wait
+    # ends: start a thread for it now (one per wait begun, none while a worker is idle).
+    adjust = getattr(executor, "_adjust_thread_count", None)
+    lock = getattr(executor, "_shutdown_lock", None)
+    if callable(adjust) and lock is not None:
+        with lock:  # as submit calls it
+            if not getattr(executor, "_shutdown", False):
+                adjust()
 
 
 def _serving_executor() -> ThreadPoolExecutor | None:

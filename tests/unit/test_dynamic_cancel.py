@@ -45,6 +45,30 @@ def test_a_wait_makes_room_in_the_pool_serving_it_so_other_calls_are_not_queued(
         pool.shutdown()
 
 
+def test_a_call_queued_before_a_wait_began_is_served_while_it_waits() -> None:
+    """Six waited runs on four workers: a completion's call that was queued while every worker
+    was busy (before their waits began) must not sit there until a wait ends."""
+    pool = ThreadPoolExecutor(max_workers=1)
+    waiting.when_waits_begin(dynamic_cancel._make_room)
+    try:
+        go, release = threading.Event(), threading.Event()
+
+        def wait() -> None:
+            go.wait(5)
+            with waiting.stoppable():
+                release.wait(5)
+
+        held = pool.submit(wait)
+        queued = pool.submit(lambda: "served")  # the only worker is busy, and no wait yet
+        go.set()
+        assert queued.result(timeout=2) == "served"
+        release.set()
+        held.result(timeout=2)
+    finally:
+        waiting._on_begin.remove(dynamic_cancel._make_room)
+        pool.shutdown()
+
+
 def test_a_cancel_that_is_not_the_sdks_bare_answer_is_left_alone() -> None:
     class Servicer:
         def Cancel(self, request, context):  # noqa: N802 - as the SDK names it

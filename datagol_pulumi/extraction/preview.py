@@ -105,9 +105,9 @@ def update_refusal(context: Context, resource_id: str) -> ConfigurationError | N
         return None
     try:
         held = lifecycle.held_ids(context.client(), resource_id)
-        extraction_id = lifecycle.parse_id(resource_id)[3]
     except DataGolError:
         return None
+    extraction_id = resource_id.rsplit("/", 1)[-1]  # held_ids parsed it: the last part
     if held is None or extraction_id in held:
         return None
     return ConfigurationError(
